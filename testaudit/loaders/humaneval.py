@@ -1,0 +1,73 @@
+"""HumanEval format: task_id, prompt, canonical_solution, test, entry_point."""
+
+from __future__ import annotations
+
+import ast
+
+from testaudit.loaders.jsonl import Record
+from testaudit.records import Origin, SuiteKind, Task, TaskStatus
+
+REQUIRED = frozenset({"task_id", "prompt", "canonical_solution", "test", "entry_point"})
+
+
+def error_task(record: Record, path: str, task_id: str | None, message: str) -> Task:
+    return Task(
+        task_id=task_id or f"{path}:{record.line}",
+        entry_point="",
+        source="",
+        test="",
+        solution_start=0,
+        solution_end=0,
+        origin=Origin(path, record.line),
+        status=TaskStatus.ERROR,
+        message=f"{path}:{record.line}: {message}",
+    )
+
+
+def check_fields(data: dict, fields: frozenset[str]) -> str | None:
+    """The first problem with a record's fields: missing, or not a string."""
+    for name in sorted(fields):
+        if name not in data:
+            return f"field '{name}' is missing"
+        if not isinstance(data[name], str):
+            return f"field '{name}' must be a string, got {type(data[name]).__name__}"
+    return None
+
+
+def syntax_problem(code: str, field: str) -> str | None:
+    try:
+        ast.parse(code)
+    except SyntaxError as exc:
+        return f"field '{field}' does not parse: {exc.msg} (line {exc.lineno} of the field)"
+    return None
+
+
+def tasks_from(records: list[Record], path: str) -> list[Task]:
+    return [task_from(record, path) for record in records]
+
+
+def task_from(record: Record, path: str) -> Task:
+    data = record.data
+    if data is None:
+        return error_task(record, path, None, record.error or "damaged record")
+    task_id = data.get("task_id") if isinstance(data.get("task_id"), str) else None
+    problem = check_fields(data, REQUIRED)
+    if problem:
+        return error_task(record, path, task_id, problem)
+    prompt, solution = data["prompt"], data["canonical_solution"]
+    source = prompt + solution
+    if not source.endswith("\n"):
+        source += "\n"
+    problem = syntax_problem(source, "canonical_solution") or syntax_problem(data["test"], "test")
+    if problem:
+        return error_task(record, path, task_id, problem)
+    return Task(
+        task_id=data["task_id"],
+        entry_point=data["entry_point"],
+        source=source,
+        test=data["test"],
+        solution_start=len(prompt),
+        solution_end=len(prompt) + len(solution),
+        suite_kind=SuiteKind.CHECK,
+        origin=Origin(path, record.line),
+    )

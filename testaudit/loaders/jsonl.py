@@ -1,0 +1,74 @@
+"""Read JSON Lines files (plain or gzip) into numbered records, keeping damaged lines as errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from testaudit.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int  # 1-based line in the file
+    data: dict | None  # None when the line is damaged
+    error: str | None = None
+
+
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DatasetError(str(path), None, f"damaged gzip file: {exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(str(path), None, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def read_records(path: Path) -> list[Record]:
+    text = _text(path)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return _json_array(path, text)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            records.append(Record(number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            continue
+        if not isinstance(data, dict):
+            records.append(Record(number, None, f"expected a JSON object, got {type(data).__name__}"))
+            continue
+        records.append(Record(number, data))
+    return records
+
+
+def _json_array(path: Path, text: str) -> list[Record]:
+    """A whole-file JSON array (sanitized MBPP); each element's line is where it starts."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(str(path), exc.lineno, f"not valid JSON ({exc.msg})") from exc
+    records = []
+    decoder = json.JSONDecoder()
+    # Find each element's starting line by re-scanning; cheap next to running the tasks.
+    pos = text.index("[") + 1
+    for item in items:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        line = text.count("\n", 0, pos) + 1
+        if isinstance(item, dict):
+            records.append(Record(line, item))
+        else:
+            records.append(Record(line, None, f"expected a JSON object, got {type(item).__name__}"))
+        pos = end
+    return records

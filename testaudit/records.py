@@ -1,0 +1,252 @@
+"""Typed records that pass between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    OK = "ok"
+    BROKEN = "broken"  # the reference fails its own tests
+    ERROR = "error"  # the task cannot be loaded or run at all
+
+
+class MutantStatus(StrEnum):
+    PENDING = "pending"  # generated, not yet run (never in a finished report)
+    KILLED = "killed"
+    SURVIVED = "survived"
+    TIMEOUT = "timeout"
+    NO_COVERAGE = "no_coverage"
+    EQUIVALENT = "equivalent"
+    ERROR = "error"
+
+
+# Statuses that count as detected / undetected in the mutation score (Stryker's definition).
+DETECTED = frozenset({MutantStatus.KILLED, MutantStatus.TIMEOUT})
+UNDETECTED = frozenset({MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE})
+
+
+class SuiteKind(StrEnum):
+    """How a task's tests are run against a candidate."""
+
+    CHECK = "check"  # HumanEval: the test defines check(candidate); we call it
+    ASSERTS = "asserts"  # MBPP: top-level asserts that name the entry point
+    UNITTEST = "unittest"  # BigCodeBench: a unittest TestCases class
+    STDIO = "stdio"  # APPS / CodeContests: a program fed stdin, judged on stdout
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Location:
+    start: Position
+    end: Position  # exclusive, as in Stryker's schema
+
+    def to_json(self) -> dict:
+        return {
+            "start": {"line": self.start.line, "column": self.start.column},
+            "end": {"line": self.end.line, "column": self.end.column},
+        }
+
+    @staticmethod
+    def from_json(data: dict) -> Location:
+        return Location(
+            Position(data["start"]["line"], data["start"]["column"]),
+            Position(data["end"]["line"], data["end"]["column"]),
+        )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a task came from, for error messages and CI annotations."""
+
+    path: str
+    line: int  # 1-based line of the task's record in the dataset file
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark item, normalised. pickleable: sent to worker processes."""
+
+    task_id: str
+    entry_point: str
+    source: str  # the assembled program under test: prompt (given) + reference solution
+    test: str  # the test code, run in the program's namespace
+    solution_start: int  # char offset in `source` where the mutable solution begins
+    solution_end: int  # char offset where it ends (exclusive)
+    suite_kind: SuiteKind = SuiteKind.CHECK
+    origin: Origin | None = None
+    status: TaskStatus = TaskStatus.OK
+    message: str | None = None  # why the task is in error, when it is
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def solution_lines(self) -> tuple[int, int]:
+        """1-based first and last line of the solution inside `source`."""
+        first = self.source.count("\n", 0, self.solution_start) + 1
+        last = self.source.count("\n", 0, max(self.solution_start, self.solution_end - 1)) + 1
+        return first, last
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    source: str  # the file it was read from
+    format: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible wrong program: `source[start:end]` replaced by `replacement`.
+
+    pickleable: sent to worker processes.
+    """
+
+    id: str
+    task_id: str
+    operator: str
+    location: Location
+    start: int  # char offset into the task's source
+    end: int  # char offset, exclusive
+    original: str
+    replacement: str
+    diff: str
+    # Set at generation time for mutants that are never run (equivalent, error); else PENDING.
+    status: MutantStatus = MutantStatus.PENDING
+    detail: str | None = None
+
+    def apply(self, source: str) -> str:
+        return source[: self.start] + self.replacement + source[self.end :]
+
+
+@dataclass(frozen=True)
+class MutantResult:
+    """The verdict on one mutant. pickleable: returned across the process pool."""
+
+    mutant_id: str
+    task_id: str
+    status: MutantStatus
+    detail: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """The reference solution run against its own suite. pickleable: returned across the pool."""
+
+    task_id: str
+    passed: bool
+    message: str | None  # the failure, when it failed
+    suite_seconds: float  # median wall time of one suite run
+    # False when a candidate that always raises passes the suite: the suite never calls it.
+    suite_calls_entry_point: bool = True
+
+
+@dataclass
+class Score:
+    """Mutant counts of a task or a benchmark. Allows sum() over tasks."""
+
+    killed: int = 0
+    survived: int = 0
+    timeout: int = 0
+    no_coverage: int = 0
+    equivalent: int = 0
+    error: int = 0
+
+    @property
+    def mutants(self) -> int:
+        return (
+            self.killed
+            + self.survived
+            + self.timeout
+            + self.no_coverage
+            + self.equivalent
+            + self.error
+        )
+
+    @property
+    def detected(self) -> int:
+        return self.killed + self.timeout
+
+    @property
+    def undetected(self) -> int:
+        return self.survived + self.no_coverage
+
+    @property
+    def scored(self) -> int:
+        return self.detected + self.undetected
+
+    @property
+    def mutation_score(self) -> float | None:
+        """(killed + timeout) / (killed + timeout + survived + no_coverage); None if nothing scored."""
+        return self.detected / self.scored if self.scored else None
+
+    def count(self, status: MutantStatus) -> None:
+        if status is not MutantStatus.PENDING:
+            setattr(self, status.value, getattr(self, status.value) + 1)
+
+    def __add__(self, other: Score) -> Score:
+        return Score(
+            self.killed + other.killed,
+            self.survived + other.survived,
+            self.timeout + other.timeout,
+            self.no_coverage + other.no_coverage,
+            self.equivalent + other.equivalent,
+            self.error + other.error,
+        )
+
+    def __radd__(self, other: int | Score) -> Score:
+        # sum() starts from 0.
+        if other == 0:
+            return self
+        return NotImplemented if not isinstance(other, Score) else other + self
+
+
+@dataclass
+class TaskAudit:
+    """Everything known about one task after a run."""
+
+    task: Task
+    mutants: list[Mutant]
+    results: dict[str, MutantResult]  # by mutant id
+    reference: ReferenceRun | None = None
+    status: TaskStatus = TaskStatus.OK
+    message: str | None = None
+
+    def outcome(self, mutant: Mutant) -> MutantResult:
+        """The final verdict on a mutant: its run result, or its generation-time status."""
+        if mutant.id in self.results:
+            return self.results[mutant.id]
+        return MutantResult(mutant.id, mutant.task_id, mutant.status, mutant.detail)
+
+    @property
+    def score(self) -> Score:
+        score = Score()
+        if self.status is TaskStatus.OK:
+            for mutant in self.mutants:
+                score.count(self.outcome(mutant).status)
+        return score
+
+
+@dataclass
+class AuditSummary:
+    """The whole run, as stored and reported."""
+
+    dataset: Dataset
+    settings: dict
+    tasks: list[TaskAudit]
+    seconds: float = 0.0
+    kept_from_resume: int = 0
+
+    @property
+    def score(self) -> Score:
+        return sum((t.score for t in self.tasks), Score())
+
+    def count_tasks(self, status: TaskStatus) -> int:
+        return sum(1 for t in self.tasks if t.status is status)

@@ -1,0 +1,664 @@
+"""Page data for the HTML report, built from an AuditSummary before any markup is written."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import keyword
+import re
+import tokenize
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from testaudit.records import (
+    DETECTED,
+    UNDETECTED,
+    AuditSummary,
+    Mutant,
+    MutantResult,
+    MutantStatus,
+    Score,
+    TaskAudit,
+    TaskStatus,
+)
+
+STATUS_LABELS = {
+    MutantStatus.KILLED: "killed",
+    MutantStatus.SURVIVED: "survived",
+    MutantStatus.TIMEOUT: "timeout",
+    MutantStatus.NO_COVERAGE: "no coverage",
+    MutantStatus.EQUIVALENT: "equivalent",
+    MutantStatus.ERROR: "error",
+    MutantStatus.PENDING: "not run",
+}
+# The order in which a line's status counts are shown: what needs attention first.
+STATUS_ORDER = (
+    MutantStatus.SURVIVED,
+    MutantStatus.NO_COVERAGE,
+    MutantStatus.KILLED,
+    MutantStatus.TIMEOUT,
+    MutantStatus.EQUIVALENT,
+    MutantStatus.ERROR,
+    MutantStatus.PENDING,
+)
+
+# A line of highlighted code: (css class, text) pairs; "" is unstyled text.
+Tokens = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Witness:
+    """An input on which a survivor and the reference disagree."""
+
+    input: str
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "hdr", "hunk", "add", "del" or "ctx"
+    text: str
+
+
+@dataclass(frozen=True)
+class MutantView:
+    id: str
+    anchor: str  # html id of its entry on the task page
+    operator: str
+    status: str  # MutantStatus value, used as a css class
+    status_label: str
+    line: int
+    column: int
+    original: str
+    replacement: str
+    diff: tuple[DiffLine, ...]
+    detail: str | None  # why it was killed, or why it was not run
+    witness: Witness | None
+    suggested_test: str | None
+
+
+@dataclass(frozen=True)
+class LineView:
+    number: int
+    tokens: Tokens
+    in_solution: bool
+    mark: str  # "survived", "killed", "other", or "" for a line with no mutant
+    counts: tuple[tuple[str, str, int], ...]  # (status, label, count) of the mutants starting here
+    mutants: tuple[MutantView, ...]
+
+
+@dataclass(frozen=True)
+class TaskLink:
+    task_id: str
+    href: str
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task in the index table."""
+
+    task_id: str
+    href: str
+    status: str
+    message: str | None
+    mutants: int
+    killed: int
+    survived: int  # survived + no coverage: every mutant the suite lets through
+    no_coverage: int
+    timeout: int
+    equivalent: int
+    error: int
+    score: float | None
+    score_text: str
+    confirmed: int  # survivors with a witness
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    dataset: str
+    task_id: str
+    href: str
+    entry_point: str
+    status: str
+    message: str | None
+    origin: str | None
+    row: TaskRow
+    solution_lines: tuple[int, int] | None
+    lines: tuple[LineView, ...]
+    test_lines: tuple[LineView, ...]
+    survivors: tuple[MutantView, ...]  # confirmed ones first
+    detected: tuple[MutantView, ...]  # killed and timed out
+    unscored: tuple[MutantView, ...]  # equivalent, error, or in a task that is not ok
+    prev: TaskLink | None
+    next: TaskLink | None
+
+
+@dataclass(frozen=True)
+class Headline:
+    figure: str
+    text: str
+    tone: str  # "bad", "good" or "neutral": a css class
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the score histogram, in SVG user units."""
+
+    label: str
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+    tone: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Histogram:
+    width: int
+    height: int
+    baseline: float
+    bars: tuple[Bar, ...]
+    unscored: int  # tasks with no scored mutant, left out of the chart
+    description: str
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    name: str
+    scored: int
+    survived: int
+    detected: int
+    rate: float  # share of its scored mutants that survive
+    rate_text: str
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    dataset: str
+    dataset_source: str
+    headlines: tuple[Headline, ...]
+    score: Score
+    score_text: str
+    broken: tuple[TaskRow, ...]  # broken and error tasks, with their messages
+    rows: tuple[TaskRow, ...]
+    histogram: Histogram
+    operators: tuple[OperatorRow, ...]
+    settings: tuple[tuple[str, str], ...]
+    seconds: float
+    task_counts: tuple[tuple[str, int], ...]  # (task status, count)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value in (0.0, 1.0):
+        return f"{value * 100:.0f}%"
+    # Never round a 99.96% score up to "100%": that would claim every mutant was caught.
+    text = f"{value * 100:.1f}"
+    return ("99.9" if text == "100.0" else "0.1" if text == "0.0" else text) + "%"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"index", "status", "mutation-report"}
+
+
+def page_names(task_ids: Sequence[str]) -> dict[str, str]:
+    """A distinct, portable .html file name for every task id ("HumanEval/0" -> HumanEval_0.html)."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for task_id in task_ids:
+        stem = _UNSAFE.sub("_", task_id).strip("._")[:80] or "task"
+        # Case-insensitive file systems would merge "A" and "a"; a hash suffix keeps them apart.
+        if stem.lower() in used or stem.lower() in _RESERVED:
+            stem = f"{stem}_{hashlib.sha256(task_id.encode()).hexdigest()[:8]}"
+        used.add(stem.lower())
+        names[task_id] = f"{stem}.html"
+    return names
+
+
+def _anchor(mutant_id: str) -> str:
+    return "m-" + _UNSAFE.sub("_", mutant_id)
+
+
+# ---------------------------------------------------------------- syntax highlighting
+
+_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+_PUNCTUATION = frozenset("()[]{},:.;")
+_SKIP = (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+# Python 3.12 splits f-strings into several tokens; 3.11 has one STRING token.
+_STRING_TYPES = frozenset(
+    t
+    for t in (tokenize.STRING, *(getattr(tokenize, n, None) for n in ("FSTRING_START",
+              "FSTRING_MIDDLE", "FSTRING_END")))
+    if t is not None
+)
+
+
+def _token_class(tok: tokenize.TokenInfo, prev: tokenize.TokenInfo | None) -> str:
+    if tok.type == tokenize.NAME:
+        if keyword.iskeyword(tok.string):
+            return "k"
+        if prev is not None and prev.type == tokenize.NAME and prev.string in ("def", "class"):
+            return "nf"
+        return "nb" if tok.string in _BUILTINS else ""
+    if tok.type in _STRING_TYPES:
+        return "s"
+    if tok.type == tokenize.NUMBER:
+        return "m"
+    if tok.type == tokenize.COMMENT:
+        return "c"
+    if tok.type == tokenize.OP and tok.string not in _PUNCTUATION:
+        return "o"
+    return ""
+
+
+def _spans(source: str, line_starts: list[int]) -> list[tuple[int, int, str]]:
+    """(start, end, class) character spans of the styled tokens of `source`."""
+    spans = []
+    prev = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type in _SKIP:
+                continue
+            cls = _token_class(tok, prev)
+            if cls:
+                start = line_starts[tok.start[0] - 1] + tok.start[1]
+                end = line_starts[tok.end[0] - 1] + tok.end[1]
+                spans.append((start, end, cls))
+            if tok.type != tokenize.COMMENT:
+                prev = tok
+    except (tokenize.TokenError, SyntaxError):
+        # A program that does not tokenize to the end is shown with what could be styled.
+        pass
+    return spans
+
+
+def highlight(source: str) -> list[Tokens]:
+    """Split `source` into lines of (class, text) tokens, using the stdlib tokenizer.
+
+    Lines are split on "\\n" only (a CRLF's "\\r" is dropped), the way mutant locations count them.
+    """
+    raw_lines = source.split("\n")
+    if raw_lines and raw_lines[-1] == "" and len(raw_lines) > 1:
+        raw_lines.pop()
+    line_starts = [0]
+    for line in raw_lines:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    segments: list[tuple[str, str]] = []
+    cursor = 0
+    for start, end, cls in _spans(source, line_starts):
+        if start < cursor:
+            continue
+        if start > cursor:
+            segments.append(("", source[cursor:start]))
+        segments.append((cls, source[start:end]))
+        cursor = end
+    segments.append(("", source[cursor:]))
+    lines: list[list[tuple[str, str]]] = [[]]
+    for cls, text in segments:
+        parts = text.split("\n")
+        for i, part in enumerate(parts):
+            if i:
+                lines.append([])
+            if part:
+                lines[-1].append((cls, part))
+    result = []
+    for tokens in lines[: len(raw_lines)]:
+        if tokens and tokens[-1][1].endswith("\r"):
+            cls, text = tokens.pop()
+            if text[:-1]:
+                tokens.append((cls, text[:-1]))
+        result.append(tuple(tokens))
+    return result
+
+
+# ---------------------------------------------------------------- mutants
+
+
+def parse_diff(diff: str) -> tuple[DiffLine, ...]:
+    lines = []
+    for text in diff.splitlines():
+        if text.startswith(("---", "+++")):
+            kind = "hdr"
+        elif text.startswith("@@"):
+            kind = "hunk"
+        elif text.startswith("+"):
+            kind = "add"
+        elif text.startswith("-"):
+            kind = "del"
+        else:
+            kind = "ctx"
+        lines.append(DiffLine(kind, text.rstrip("\r")))
+    return tuple(lines)
+
+
+def _witness(result: MutantResult) -> Witness | None:
+    # Witnesses arrive with the triage stage; results from before it have none.
+    raw = getattr(result, "witness", None)
+    if not raw:
+        return None
+    get = raw.get if isinstance(raw, dict) else lambda key: getattr(raw, key, None)
+    return Witness(_text(get("input")), _text(get("expected")), _text(get("actual")))
+
+
+def mutant_view(mutant: Mutant, result: MutantResult) -> MutantView:
+    suggested = getattr(result, "suggested_test", None)
+    return MutantView(
+        id=mutant.id,
+        anchor=_anchor(mutant.id),
+        operator=mutant.operator,
+        status=result.status.value,
+        status_label=STATUS_LABELS[result.status],
+        line=mutant.location.start.line,
+        column=mutant.location.start.column,
+        original=mutant.original,
+        replacement=mutant.replacement,
+        diff=parse_diff(mutant.diff),
+        detail=result.detail,
+        witness=_witness(result),
+        suggested_test=_text(suggested) if suggested else None,
+    )
+
+
+def _line_mark(statuses: Iterable[str]) -> str:
+    found = set(statuses)
+    if found & {s.value for s in UNDETECTED}:
+        return "survived"
+    if found & {s.value for s in DETECTED}:
+        return "killed"
+    return "other"
+
+
+def _line_views(
+    source: str, solution: tuple[int, int] | None, mutants: Iterable[MutantView]
+) -> tuple[LineView, ...]:
+    # A mutant belongs to the line it starts on, as in PIT's and coverage.py's line reports.
+    by_line: dict[int, list[MutantView]] = defaultdict(list)
+    for view in mutants:
+        by_line[view.line].append(view)
+    views = []
+    for number, tokens in enumerate(highlight(source), start=1):
+        here = tuple(sorted(by_line.get(number, ()), key=lambda v: (v.column, v.operator)))
+        counts = Counter(v.status for v in here)
+        views.append(
+            LineView(
+                number=number,
+                tokens=tokens,
+                in_solution=solution is not None and solution[0] <= number <= solution[1],
+                mark=_line_mark(counts) if here else "",
+                counts=tuple(
+                    (s.value, STATUS_LABELS[s], counts[s.value])
+                    for s in STATUS_ORDER
+                    if counts[s.value]
+                ),
+                mutants=here,
+            )
+        )
+    return tuple(views)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def _is_confirmed(audit: TaskAudit, mutant: Mutant) -> bool:
+    result = audit.outcome(mutant)
+    return result.status in UNDETECTED and _witness(result) is not None
+
+
+def task_row(audit: TaskAudit, href: str) -> TaskRow:
+    score = audit.score
+    ok = audit.status is TaskStatus.OK
+    return TaskRow(
+        task_id=audit.task.task_id,
+        href=href,
+        status=audit.status.value,
+        message=audit.message or audit.task.message,
+        mutants=len(audit.mutants),
+        killed=score.killed,
+        survived=score.undetected,
+        no_coverage=score.no_coverage,
+        timeout=score.timeout,
+        equivalent=score.equivalent,
+        error=score.error,
+        score=score.mutation_score,
+        score_text=percent(score.mutation_score) if ok else audit.status.value,
+        confirmed=sum(_is_confirmed(audit, m) for m in audit.mutants) if ok else 0,
+    )
+
+
+def _origin(audit: TaskAudit) -> str | None:
+    origin = audit.task.origin
+    return f"{origin.path}:{origin.line}" if origin else None
+
+
+def task_page(
+    dataset: str,
+    audit: TaskAudit,
+    row: TaskRow,
+    prev: TaskLink | None,
+    next_: TaskLink | None,
+) -> TaskPage:
+    task = audit.task
+    views = [mutant_view(m, audit.outcome(m)) for m in audit.mutants]
+    ok = audit.status is TaskStatus.OK
+    undetected = {s.value for s in UNDETECTED}
+    detected = {s.value for s in DETECTED}
+    solution = task.solution_lines if task.solution_end > task.solution_start else None
+    return TaskPage(
+        dataset=dataset,
+        task_id=task.task_id,
+        href=row.href,
+        entry_point=task.entry_point,
+        status=audit.status.value,
+        message=row.message,
+        origin=_origin(audit),
+        row=row,
+        solution_lines=solution,
+        lines=_line_views(task.source, solution, views),
+        test_lines=_line_views(task.test, None, ()),
+        survivors=tuple(
+            sorted(
+                (v for v in views if ok and v.status in undetected),
+                key=lambda v: (v.witness is None, v.line, v.column),
+            )
+        ),
+        detected=tuple(v for v in views if ok and v.status in detected),
+        unscored=tuple(
+            v for v in views if not ok or v.status not in undetected | detected
+        ),
+        prev=prev,
+        next=next_,
+    )
+
+
+def task_pages(summary: AuditSummary) -> list[TaskPage]:
+    names = page_names([a.task.task_id for a in summary.tasks])
+    rows = [task_row(a, names[a.task.task_id]) for a in summary.tasks]
+    links = [TaskLink(r.task_id, r.href) for r in rows]
+    return [
+        task_page(
+            summary.dataset.name,
+            audit,
+            rows[i],
+            links[i - 1] if i > 0 else None,
+            links[i + 1] if i + 1 < len(links) else None,
+        )
+        for i, audit in enumerate(summary.tasks)
+    ]
+
+
+# ---------------------------------------------------------------- index
+
+
+HIST_WIDTH, HIST_HEIGHT = 560, 220
+_HIST_MARGIN = (36, 18, 24, 14)  # left, top, bottom, right, in SVG units
+
+
+def histogram(scores: Sequence[float | None]) -> Histogram:
+    """Per-task mutation scores in ten 10% bins plus one bar for exactly 100%."""
+    counts = [0] * 11
+    for value in scores:
+        if value is not None:
+            counts[10 if value >= 1.0 else min(int(value * 10), 9)] += 1
+    labels = [f"{i * 10}" for i in range(10)] + ["100"]
+    left, top, bottom, right = _HIST_MARGIN
+    plot_w = HIST_WIDTH - left - right
+    plot_h = HIST_HEIGHT - top - bottom
+    slot = plot_w / len(counts)
+    peak = max(counts) or 1
+    bars = []
+    for i, count in enumerate(counts):
+        height = plot_h * count / peak
+        span = "exactly 100%" if i == 10 else f"{i * 10}% to under {i * 10 + 10}%"
+        bars.append(
+            Bar(
+                label=labels[i],
+                count=count,
+                x=round(left + i * slot + 2, 2),
+                y=round(top + plot_h - height, 2),
+                width=round(slot - 4, 2),
+                height=round(height, 2),
+                tone="good" if i == 10 else "mid" if i >= 8 else "bad",
+                title=f"{count} task{'s' if count != 1 else ''} scored {span}",
+            )
+        )
+    scored = sum(counts)
+    unscored = len(scores) - scored
+    return Histogram(
+        width=HIST_WIDTH,
+        height=HIST_HEIGHT,
+        baseline=top + plot_h,
+        bars=tuple(bars),
+        unscored=unscored,
+        description=(
+            f"Histogram of the mutation scores of {scored} tasks: "
+            + ", ".join(f"{b.count} at {b.label}%" for b in bars if b.count)
+        ),
+    )
+
+
+def operator_rows(summary: AuditSummary) -> tuple[OperatorRow, ...]:
+    """Operators ordered by how many of their mutants survive: the mistakes the tests miss."""
+    scored: Counter[str] = Counter()
+    survived: Counter[str] = Counter()
+    for audit in summary.tasks:
+        if audit.status is not TaskStatus.OK:
+            continue
+        for mutant in audit.mutants:
+            status = audit.outcome(mutant).status
+            if status in DETECTED or status in UNDETECTED:
+                scored[mutant.operator] += 1
+                survived[mutant.operator] += status in UNDETECTED
+    rows = [
+        OperatorRow(
+            name=name,
+            scored=n,
+            survived=survived[name],
+            detected=n - survived[name],
+            rate=survived[name] / n,
+            rate_text=percent(survived[name] / n),
+        )
+        for name, n in scored.items()
+    ]
+    return tuple(sorted(rows, key=lambda r: (-r.survived, -r.rate, r.name)))
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _confirmed_total(summary: AuditSummary, rows: Sequence[TaskRow]) -> int | None:
+    """Confirmed wrong programs, or None when no triage has run (no witness anywhere)."""
+    stored = getattr(summary, "confirmed_wrong", None)
+    if isinstance(stored, int) and not isinstance(stored, bool):
+        return stored
+    if stored is not None and hasattr(stored, "__len__"):
+        return len(stored)
+    total = sum(r.confirmed for r in rows)
+    return total if total else None
+
+
+def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline, ...]:
+    score = summary.score
+    ok_rows = [r for r in rows if r.status == TaskStatus.OK.value]
+    accepting = sum(1 for r in ok_rows if r.survived)
+    confirmed = _confirmed_total(summary, rows)
+    lines = []
+    if confirmed is not None:
+        confirmed_tasks = sum(1 for r in ok_rows if r.confirmed)
+        lines.append(Headline(
+            str(confirmed),
+            "confirmed wrong programs pass all tests: each returns a different result from the "
+            "reference on an input we found",
+            "bad" if confirmed else "good",
+        ))
+        lines.append(Headline(
+            f"{confirmed_tasks} of {len(ok_rows)}",
+            "tasks accept at least one wrong program",
+            "bad" if confirmed_tasks else "good",
+        ))
+    unconfirmed = score.undetected - (confirmed or 0)
+    lines.append(Headline(
+        f"{score.undetected} of {score.scored}",
+        "mutants of the reference solutions pass all tests",
+        "bad" if score.undetected else "good",
+        note=(
+            f"{unconfirmed} of them unconfirmed: possibly equivalent to the reference"
+            if confirmed is not None
+            else "not yet confirmed wrong: a survivor may be equivalent to the reference"
+        ) if score.undetected else None,
+    ))
+    if confirmed is None:
+        lines.append(Headline(
+            f"{accepting} of {len(ok_rows)}",
+            "tasks accept at least one mutant of their reference solution",
+            "bad" if accepting else "good",
+        ))
+    lines.append(Headline(
+        percent(score.mutation_score),
+        "benchmark mutation score: (killed + timeout) / (killed + timeout + survived + "
+        "no coverage)",
+        "neutral",
+        note=f"{_plural(score.equivalent, 'equivalent mutant')} and "
+        f"{_plural(score.error, 'error')} left out" if score.equivalent or score.error else None,
+    ))
+    return tuple(lines)
+
+
+def _setting(value: object) -> str:
+    text = _text(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None) -> IndexPage:
+    if rows is None:
+        names = page_names([a.task.task_id for a in summary.tasks])
+        rows = [task_row(a, names[a.task.task_id]) for a in summary.tasks]
+    ok_scores = [r.score for r in rows if r.status == TaskStatus.OK.value]
+    return IndexPage(
+        dataset=summary.dataset.name,
+        dataset_source=summary.dataset.source,
+        headlines=headlines(summary, rows),
+        score=summary.score,
+        score_text=percent(summary.score.mutation_score),
+        broken=tuple(r for r in rows if r.status != TaskStatus.OK.value),
+        rows=tuple(rows),
+        histogram=histogram(ok_scores),
+        operators=operator_rows(summary),
+        settings=tuple((str(k), _setting(v)) for k, v in sorted(summary.settings.items())),
+        seconds=summary.seconds,
+        task_counts=tuple((s.value, summary.count_tasks(s)) for s in TaskStatus),
+    )
