@@ -62,6 +62,18 @@ def _token_bounds(source: str, offsets: _Offsets) -> list[tuple[int, int]]:
     return bounds
 
 
+_OPERATOR_CHARS = frozenset("<>=!+-*/%&|^~@")
+
+
+def _joined(text: str, i: int) -> bool:
+    """True when text[i - 1] and text[i] belong to one word or one operator."""
+    if i <= 0 or i >= len(text):
+        return False
+    a, b = text[i - 1], text[i]
+    word = (a.isalnum() or a == "_") and (b.isalnum() or b == "_")
+    return word or (a in _OPERATOR_CHARS and b in _OPERATOR_CHARS)
+
+
 def _minimal_span(source: str, mutated: str, tokens: list[tuple[int, int]]) -> _Span:
     """The smallest whole-token span of `source` whose replacement gives `mutated`."""
     limit = min(len(source), len(mutated))
@@ -72,7 +84,14 @@ def _minimal_span(source: str, mutated: str, tokens: list[tuple[int, int]]) -> _
     while tail < limit - start and source[-1 - tail] == mutated[-1 - tail]:
         tail += 1
     end = len(source) - tail
-    # Widen to token boundaries so `<` -> `<=` reads as such, not as an inserted `=`.
+    # Never cut inside a word or an operator of either text (`n % i` -> `not (n % i)` must
+    # not read as `ot (`), then widen to the original's tokens (`<` -> `<=`, not an inserted `=`).
+    while start > 0 and (_joined(source, start) or _joined(mutated, start)):
+        start -= 1
+    while tail > 0 and (_joined(source, len(source) - tail)
+                        or _joined(mutated, len(mutated) - tail)):
+        tail -= 1
+    end = len(source) - tail
     starts = [b[0] for b in tokens]
     i = bisect.bisect_right(starts, start) - 1
     if start == end:

@@ -74,6 +74,7 @@ class MutantView:
     column: int
     original: str
     replacement: str
+    change: str  # "original → replacement" on one short line, for lists
     diff: tuple[DiffLine, ...]
     detail: str | None  # why it was killed, or why it was not run
     witness: Witness | None
@@ -192,6 +193,7 @@ class IndexPage:
     settings: tuple[tuple[str, str], ...]
     seconds: float
     task_counts: tuple[tuple[str, int], ...]  # (task status, count)
+    triaged: bool  # witnesses exist, so the confirmed counts are meaningful
 
 
 # ---------------------------------------------------------------- formatting
@@ -211,16 +213,22 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+def _short(text: str, limit: int = 60) -> str:
+    """One line of at most `limit` characters: a multi-line edit is summarised, not shown whole."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _RESERVED = {"index", "status", "mutation-report"}
 
 
 def page_names(task_ids: Sequence[str]) -> dict[str, str]:
-    """A distinct, portable .html file name for every task id ("HumanEval/0" -> HumanEval_0.html)."""
+    """A distinct, portable file name for every task id: "HumanEval/0" -> "HumanEval_0.html"."""
     names: dict[str, str] = {}
     used: set[str] = set()
     for task_id in task_ids:
-        stem = _UNSAFE.sub("_", task_id).strip("._")[:80] or "task"
+        stem = _UNSAFE.sub("_", task_id).strip("_")[:80] or "task"
         # Case-insensitive file systems would merge "A" and "a"; a hash suffix keeps them apart.
         if stem.lower() in used or stem.lower() in _RESERVED:
             stem = f"{stem}_{hashlib.sha256(task_id.encode()).hexdigest()[:8]}"
@@ -286,17 +294,8 @@ def _spans(source: str, line_starts: list[int]) -> list[tuple[int, int, str]]:
     return spans
 
 
-def highlight(source: str) -> list[Tokens]:
-    """Split `source` into lines of (class, text) tokens, using the stdlib tokenizer.
-
-    Lines are split on "\\n" only (a CRLF's "\\r" is dropped), the way mutant locations count them.
-    """
-    raw_lines = source.split("\n")
-    if raw_lines and raw_lines[-1] == "" and len(raw_lines) > 1:
-        raw_lines.pop()
-    line_starts = [0]
-    for line in raw_lines:
-        line_starts.append(line_starts[-1] + len(line) + 1)
+def _segments(source: str, line_starts: list[int]) -> list[tuple[str, str]]:
+    """The whole of `source` as consecutive (class, text) pieces."""
     segments: list[tuple[str, str]] = []
     cursor = 0
     for start, end, cls in _spans(source, line_starts):
@@ -307,22 +306,36 @@ def highlight(source: str) -> list[Tokens]:
         segments.append((cls, source[start:end]))
         cursor = end
     segments.append(("", source[cursor:]))
+    return segments
+
+
+def _without_cr(tokens: list[tuple[str, str]]) -> Tokens:
+    if tokens and tokens[-1][1].endswith("\r"):
+        cls, text = tokens.pop()
+        if text[:-1]:
+            tokens.append((cls, text[:-1]))
+    return tuple(tokens)
+
+
+def highlight(source: str) -> list[Tokens]:
+    """Split `source` into lines of (class, text) tokens, using the stdlib tokenizer.
+
+    Lines are split on "\\n" only (a CRLF's "\\r" is dropped), the way mutant locations count them.
+    """
+    raw_lines = source.split("\n")
+    if len(raw_lines) > 1 and raw_lines[-1] == "":
+        raw_lines.pop()
+    line_starts = [0]
+    for line in raw_lines:
+        line_starts.append(line_starts[-1] + len(line) + 1)
     lines: list[list[tuple[str, str]]] = [[]]
-    for cls, text in segments:
-        parts = text.split("\n")
-        for i, part in enumerate(parts):
+    for cls, text in _segments(source, line_starts):
+        for i, part in enumerate(text.split("\n")):
             if i:
                 lines.append([])
             if part:
                 lines[-1].append((cls, part))
-    result = []
-    for tokens in lines[: len(raw_lines)]:
-        if tokens and tokens[-1][1].endswith("\r"):
-            cls, text = tokens.pop()
-            if text[:-1]:
-                tokens.append((cls, text[:-1]))
-        result.append(tuple(tokens))
-    return result
+    return [_without_cr(tokens) for tokens in lines[: len(raw_lines)]]
 
 
 # ---------------------------------------------------------------- mutants
@@ -366,6 +379,7 @@ def mutant_view(mutant: Mutant, result: MutantResult) -> MutantView:
         column=mutant.location.start.column,
         original=mutant.original,
         replacement=mutant.replacement,
+        change=f"{_short(mutant.original)} → {_short(mutant.replacement) or '(removed)'}",
         diff=parse_diff(mutant.diff),
         detail=result.detail,
         witness=_witness(result),
@@ -601,9 +615,11 @@ def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline,
         confirmed_tasks = sum(1 for r in ok_rows if r.confirmed)
         lines.append(Headline(
             str(confirmed),
-            "confirmed wrong programs pass all tests: each returns a different result from the "
-            "reference on an input we found",
+            "confirmed wrong program passes all tests" if confirmed == 1
+            else "confirmed wrong programs pass all tests",
             "bad" if confirmed else "good",
+            note="a mutant that returns a different result from the reference on an input we "
+            "found, yet passes the task's tests",
         ))
         lines.append(Headline(
             f"{confirmed_tasks} of {len(ok_rows)}",
@@ -627,13 +643,14 @@ def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline,
             "tasks accept at least one mutant of their reference solution",
             "bad" if accepting else "good",
         ))
+    left_out = [_plural(n, word) for n, word in ((score.equivalent, "equivalent mutant"),
+                                                  (score.error, "error")) if n]
     lines.append(Headline(
         percent(score.mutation_score),
-        "benchmark mutation score: (killed + timeout) / (killed + timeout + survived + "
-        "no coverage)",
+        "benchmark mutation score",
         "neutral",
-        note=f"{_plural(score.equivalent, 'equivalent mutant')} and "
-        f"{_plural(score.error, 'error')} left out" if score.equivalent or score.error else None,
+        note="share of the scored mutants that the tests detect"
+        + (f"; {' and '.join(left_out)} left out" if left_out else ""),
     ))
     return tuple(lines)
 
@@ -661,4 +678,5 @@ def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None) -> 
         settings=tuple((str(k), _setting(v)) for k, v in sorted(summary.settings.items())),
         seconds=summary.seconds,
         task_counts=tuple((s.value, summary.count_tasks(s)) for s in TaskStatus),
+        triaged=_confirmed_total(summary, rows) is not None,
     )

@@ -1,0 +1,247 @@
+"""The audit, top to bottom: load, generate, run, store, report."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from testaudit import __version__, results
+from testaudit.errors import UsageError
+from testaudit.execute import Event, ExecSettings, Executor, SerialExecutor, TaskJob
+from testaudit.loaders import load
+from testaudit.mutate import GenerationError, generate
+from testaudit.operators import select
+from testaudit.records import (
+    AuditSummary,
+    Dataset,
+    Mutant,
+    MutantStatus,
+    Task,
+    TaskAudit,
+    TaskStatus,
+)
+from testaudit.store import Store
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, from the command line or from a caller."""
+
+    dataset: str = "humaneval"
+    format: str | None = None
+    tasks: tuple[str, ...] = ()  # glob patterns on task ids
+    limit: int | None = None
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    out: Path | None = None  # default: reports/<dataset name>
+    resume: bool = False
+    operators: tuple[str, ...] = ()
+    settings: ExecSettings = field(default_factory=ExecSettings)
+    html: bool = True
+
+
+class Progress(Protocol):
+    def start(self, tasks: int, mutants: int, kept: int) -> None: ...
+    def event(self, event: Event) -> None: ...
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, tasks: int, mutants: int, kept: int) -> None:
+        pass
+
+    def event(self, event: Event) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def select_tasks(tasks: tuple[Task, ...], patterns: tuple[str, ...], limit: int | None) -> list[Task]:
+    chosen = [t for t in tasks if not patterns or any(fnmatch.fnmatchcase(t.task_id, p)
+                                                       for p in patterns)]
+    if not chosen:
+        raise UsageError(f"--tasks {' '.join(patterns)}: no task id matches")
+    return chosen[:limit] if limit is not None else chosen
+
+
+def out_dir(config: RunConfig, dataset: Dataset) -> Path:
+    return config.out if config.out is not None else Path("reports") / dataset.name
+
+
+def settings_json(config: RunConfig, operators: list[str]) -> dict:
+    s = config.settings
+    return {
+        "workers": config.workers,
+        "timeout_factor": s.timeout_factor,
+        "timeout_constant_s": s.timeout_constant_s,
+        "memory_cap_bytes": s.memory_cap_bytes,
+        "seed": s.seed,
+        "operators": operators,
+    }
+
+
+def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: list[str]) -> str:
+    """What must match for --resume: the data, the selection, and what decides verdicts."""
+    data = Path(dataset.source).read_bytes()
+    key = {
+        "data": hashlib.sha256(data).hexdigest(),
+        "tasks": [t.task_id for t in tasks],
+        "operators": operators,
+        "settings": asdict(config.settings),
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class _Plan:
+    audits: dict[str, TaskAudit]
+    jobs: list[TaskJob]
+    kept: int
+
+
+def _plan(tasks: list[Task], operators, store: Store) -> _Plan:
+    """Generate mutants and decide what is left to run given what the store already holds."""
+    stored = store.results()
+    references = store.references()
+    errors = store.task_errors()
+    audits: dict[str, TaskAudit] = {}
+    jobs: list[TaskJob] = []
+    kept = 0
+    for task in tasks:
+        audit = TaskAudit(task, [], {}, status=task.status, message=task.message)
+        audits[task.task_id] = audit
+        if task.status is not TaskStatus.OK:
+            continue
+        try:
+            audit.mutants = generate(task, operators)
+        except GenerationError as exc:
+            audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
+            continue
+        runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
+        done = {m.id: stored[m.id] for m in runnable if m.id in stored}
+        audit.results.update(done)
+        kept += len(done)
+        reference = references.get(task.task_id)
+        if task.task_id in errors or (reference is not None and not reference.passed):
+            continue
+        rest = tuple(m for m in runnable if m.id not in done)
+        if rest or reference is None:
+            jobs.append(TaskJob(task, rest))
+    return _Plan(audits, jobs, kept)
+
+
+def _where(task: Task, message: str) -> str:
+    return f"{task.origin.path}:{task.origin.line}: {message}" if task.origin else message
+
+
+def _record(event: Event, store: Store, audits: dict[str, TaskAudit]) -> None:
+    if event.kind == "results":
+        store.add_results(event.payload)
+        for result in event.payload:
+            audits[result.task_id].results[result.mutant_id] = result
+    elif event.kind == "reference":
+        store.add_reference(event.payload)
+    elif event.kind == "error":
+        task_id, message = event.payload
+        store.add_task_error(task_id, message)
+
+
+def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
+    """Task status from its reference run: broken when the reference fails its own suite."""
+    task_id = audit.task.task_id
+    if audit.status is not TaskStatus.OK:
+        return
+    if task_id in store_errors:
+        audit.status, audit.message = TaskStatus.ERROR, _where(audit.task, store_errors[task_id])
+        return
+    audit.reference = store_refs.get(task_id)
+    if audit.reference is None:
+        return
+    if not audit.reference.passed:
+        audit.status = TaskStatus.BROKEN
+        audit.message = f"the reference fails its own tests: {audit.reference.message}"
+    elif not audit.reference.suite_calls_entry_point:
+        audit.message = (
+            f"warning: the suite passes a candidate that always raises; it never calls "
+            f"{audit.task.entry_point}, so no mutant of it can be killed"
+        )
+
+
+def make_executor(config: RunConfig) -> Executor:
+    if config.workers <= 1:
+        return SerialExecutor(config.settings)
+    from testaudit.pool import PoolExecutor  # multiprocess is only needed for a pool
+
+    return PoolExecutor(config.settings, config.workers)
+
+
+def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
+    """Audit a dataset. Results stream into OUT/session.sqlite; OUT/results.json at the end."""
+    started = time.perf_counter()
+    progress = progress or _Silent()
+    dataset = load(config.dataset, config.format)
+    tasks = select_tasks(dataset.tasks, config.tasks, config.limit)
+    try:
+        operators = select(list(config.operators))
+    except KeyError as exc:
+        raise UsageError(f"--operator: unknown operator {exc}; see `testaudit operators`") from exc
+    names = [op.name for op in operators]
+    out = out_dir(config, dataset)
+    store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
+    try:
+        plan = _plan(tasks, operators, store)
+        total = sum(
+            1 for a in plan.audits.values() for m in a.mutants if m.status is MutantStatus.PENDING
+        )
+        progress.start(len(tasks), total, plan.kept)
+        with make_executor(config) as executor:
+            for event in executor.run(plan.jobs):
+                _record(event, store, plan.audits)
+                progress.event(event)
+        progress.finish()
+        refs, errors = store.references(), store.task_errors()
+    finally:
+        store.close()
+    for audit in plan.audits.values():
+        _finish_audit(audit, refs, errors)
+    summary = AuditSummary(
+        Dataset(dataset.name, dataset.source, dataset.format, tuple(tasks)),
+        settings_json(config, names),
+        [plan.audits[t.task_id] for t in tasks],
+        time.perf_counter() - started,
+        plan.kept,
+    )
+    write_outputs(summary, out, config.html)
+    return summary
+
+
+def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:
+    results.write(summary, out / "results.json", __version__)
+    if html:
+        from testaudit.report.html import STRYKER_FILE, write_html
+        from testaudit.report.stryker import write_stryker
+
+        write_stryker(summary, out / STRYKER_FILE)
+        write_html(summary, out)
+
+
+def executed(summary: AuditSummary) -> int:
+    """Mutants that actually ran against a suite in this audit (or a resumed part of it)."""
+    ran = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT,
+           MutantStatus.NO_COVERAGE}
+    return sum(1 for a in summary.tasks for r in a.results.values() if r.status in ran)
+
+
+def unrun(summary: AuditSummary) -> list[Mutant]:
+    """Mutants of healthy tasks left without a verdict (an interrupted run)."""
+    return [
+        m for a in summary.tasks if a.status is TaskStatus.OK
+        for m in a.mutants if a.outcome(m).status is MutantStatus.PENDING
+    ]

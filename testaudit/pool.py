@@ -1,0 +1,139 @@
+"""A pool of spawned worker processes (multiprocess) that run task jobs in parallel."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import multiprocess
+from multiprocess.connection import wait
+
+from testaudit import sandbox
+from testaudit.execute import Event, ExecSettings, Executor, TaskJob, hash_seed, run_job
+from testaudit.records import MutantResult, MutantStatus
+
+
+def worker_main(conn, settings: ExecSettings) -> None:
+    """A worker: receive a job, run it, stream its events back; until told to stop."""
+    sandbox.die_with_parent()
+    if os.getppid() == 1:  # the parent died before we asked to die with it
+        return
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        run_job(job, settings, conn.send)
+
+
+@dataclass
+class _Worker:
+    process: object
+    conn: object
+    job: TaskJob | None = None
+    done_ids: set[str] = field(default_factory=set)
+
+
+class PoolExecutor(Executor):
+    """Runs jobs on `workers` spawned processes; a worker that dies is replaced.
+
+    Workers are spawned, not forked, so that they start with PYTHONHASHSEED fixed (set
+    iteration order then matches between runs) and without this process's state.
+    """
+
+    def __init__(self, settings: ExecSettings, workers: int) -> None:
+        self.settings = settings
+        self.size = max(1, workers)
+        self.context = multiprocess.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.retried: set[str] = set()
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        with hash_seed(str(self.settings.seed)):
+            process = self.context.Process(
+                target=worker_main, args=(child, self.settings), daemon=True
+            )
+            process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def __enter__(self) -> PoolExecutor:
+        # Set early so that __exit__ can clean up even if a later start fails.
+        self.workers = []
+        try:
+            for _ in range(self.size):
+                self.workers.append(self._start())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+            worker.conn.close()
+        self.workers = []
+
+    def run(self, jobs: list[TaskJob]) -> Iterator[Event]:
+        queue = deque(jobs)
+        for worker in self.workers:
+            self._dispatch(worker, queue)
+        while any(w.job is not None for w in self.workers):
+            busy = {w.conn: w for w in self.workers if w.job is not None}
+            for conn in wait(list(busy), timeout=1.0):
+                worker = busy[conn]
+                try:
+                    event = conn.recv()
+                except (EOFError, OSError):
+                    yield from self._replace(worker, queue)
+                    continue
+                if event.kind == "results":
+                    worker.done_ids.update(r.mutant_id for r in event.payload)
+                yield event
+                if event.kind == "done":
+                    worker.job = None
+                    self._dispatch(worker, queue)
+            for worker in list(self.workers):
+                if worker.job is not None and not worker.process.is_alive() and not worker.conn.poll():
+                    yield from self._replace(worker, queue)
+
+    def _dispatch(self, worker: _Worker, queue: deque) -> None:
+        if queue:
+            worker.job = queue.popleft()
+            worker.done_ids = set()
+            worker.conn.send(worker.job)
+
+    def _replace(self, worker: _Worker, queue: deque) -> Iterator[Event]:
+        """A worker died mid-job (a mutant killed it): retry the rest of the job once."""
+        job = worker.job
+        worker.process.join(timeout=1)
+        worker.conn.close()
+        self.workers.remove(worker)
+        fresh = self._start()
+        self.workers.append(fresh)
+        if job is not None:
+            rest = tuple(m for m in job.mutants if m.id not in worker.done_ids)
+            if job.task.task_id in self.retried:
+                errors = tuple(
+                    MutantResult(m.id, m.task_id, MutantStatus.ERROR, "the worker process died")
+                    for m in rest
+                )
+                yield Event("results", errors)
+                yield Event("done", job.task.task_id)
+            else:
+                self.retried.add(job.task.task_id)
+                queue.appendleft(TaskJob(job.task, rest))
+        self._dispatch(fresh, queue)

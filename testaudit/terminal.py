@@ -1,0 +1,119 @@
+"""What the audit prints: live progress (a bar on a TTY, log lines otherwise) and the summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from testaudit.execute import Event
+from testaudit.records import AuditSummary, MutantStatus, TaskStatus
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds}s"
+
+
+class TerminalProgress:
+    """Counts verdicts as they arrive and shows them; redraws at most 10 times a second."""
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.total = self.done = self.killed = self.survived = self.timeout = 0
+        self.tasks = self.tasks_done = 0
+        self.started = self.last = time.monotonic()
+
+    def start(self, tasks: int, mutants: int, kept: int) -> None:
+        self.tasks, self.total, self.done = tasks, mutants, kept
+        self.started = self.last = time.monotonic()
+        if kept:
+            self._line(f"resume: kept {kept} results from the session store")
+        self._line(f"auditing {tasks} tasks, {mutants} mutants to judge")
+
+    def event(self, event: Event) -> None:
+        if event.kind == "results":
+            for result in event.payload:
+                self.done += 1
+                if result.status is MutantStatus.KILLED:
+                    self.killed += 1
+                elif result.status is MutantStatus.SURVIVED:
+                    self.survived += 1
+                elif result.status is MutantStatus.TIMEOUT:
+                    self.timeout += 1
+        elif event.kind == "done":
+            self.tasks_done += 1
+        now = time.monotonic()
+        if now - self.last >= (0.1 if self.tty else 5.0):
+            self.last = now
+            self._show()
+
+    def _status(self) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        return (
+            f"{self.done}/{self.total} mutants, {self.tasks_done}/{self.tasks} tasks | "
+            f"killed {self.killed} survived {self.survived} timeout {self.timeout} | "
+            f"{rate:.0f}/s ETA {_clock(eta)}"
+        )
+
+    def _show(self) -> None:
+        if self.tty:
+            width = 24
+            filled = int(width * self.done / self.total) if self.total else width
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self._status()}\x1b[K")
+            self.stream.flush()
+        else:
+            self._line(self._status())
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self._show()
+            self.stream.write("\n")
+        else:
+            self._line(self._status())
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None) -> None:
+    """The closing summary: counts, score, wall time, broken tasks and the ten weakest tasks."""
+    stream = stream or sys.stdout
+    score = summary.score
+    w = stream.write
+    w(f"\ntestaudit: {summary.dataset.name} ({len(summary.tasks)} tasks) in {summary.seconds:.1f} s\n")
+    w(
+        f"  tasks: {summary.count_tasks(TaskStatus.OK)} ok, "
+        f"{summary.count_tasks(TaskStatus.BROKEN)} broken, "
+        f"{summary.count_tasks(TaskStatus.ERROR)} error\n"
+    )
+    w(
+        f"  mutants: {score.mutants} | killed {score.killed}, survived {score.survived}, "
+        f"timeout {score.timeout}, no_coverage {score.no_coverage}, "
+        f"equivalent {score.equivalent}, error {score.error}\n"
+    )
+    w(f"  mutation score: {_pct(score.mutation_score)}  "
+      f"({score.undetected} of {score.scored} scored mutants pass all tests)\n")
+    for audit in summary.tasks:
+        if audit.status is not TaskStatus.OK or audit.message:
+            w(f"  {audit.status.value} {audit.task.task_id}: {audit.message}\n")
+    weak = sorted(
+        (a for a in summary.tasks if a.score.mutation_score is not None and a.score.undetected),
+        key=lambda a: (a.score.mutation_score, -a.score.undetected, a.task.task_id),
+    )[:10]
+    if weak:
+        w("  weakest tasks:\n")
+        for audit in weak:
+            s = audit.score
+            w(f"    {audit.task.task_id:<24} score {_pct(s.mutation_score):>6}  "
+              f"{s.undetected} of {s.scored} mutants survive\n")
+    w(f"  results: {out}\n")
