@@ -134,6 +134,11 @@ class MutantResult:
     status: MutantStatus
     detail: str | None = None
     seconds: float = 0.0
+    # Survivor triage (filled by the triage stage; None/0 until then):
+    # {"input": repr of the arguments, "expected": repr, "actual": repr or exception}
+    witness: dict | None = None
+    suggested_test: str | None = None  # verified: passes on the reference, fails on the mutant
+    inputs_tried: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,12 +223,24 @@ class TaskAudit:
     reference: ReferenceRun | None = None
     status: TaskStatus = TaskStatus.OK
     message: str | None = None
+    # Triage: a small set of verified assertions that together kill every confirmed survivor.
+    suggested_tests: list[str] = field(default_factory=list)
 
     def outcome(self, mutant: Mutant) -> MutantResult:
         """The final verdict on a mutant: its run result, or its generation-time status."""
         if mutant.id in self.results:
             return self.results[mutant.id]
         return MutantResult(mutant.id, mutant.task_id, mutant.status, mutant.detail)
+
+    @property
+    def confirmed_wrong(self) -> int:
+        """Survivors with a reproduced witness: wrong programs that pass the tests."""
+        if self.status is not TaskStatus.OK:
+            return 0
+        return sum(
+            1 for m in self.mutants
+            if self.outcome(m).status in UNDETECTED and self.outcome(m).witness is not None
+        )
 
     @property
     def score(self) -> Score:
@@ -247,6 +264,14 @@ class AuditSummary:
     @property
     def score(self) -> Score:
         return sum((t.score for t in self.tasks), Score())
+
+    @property
+    def confirmed_wrong(self) -> int:
+        return sum(t.confirmed_wrong for t in self.tasks)
+
+    @property
+    def tasks_accepting_wrong(self) -> int:
+        return sum(1 for t in self.tasks if t.confirmed_wrong)
 
     def count_tasks(self, status: TaskStatus) -> int:
         return sum(1 for t in self.tasks if t.status is status)
