@@ -337,7 +337,7 @@ def _drain(child: _Child, mutants, index: int, budget: float, batch: _Batcher) -
         mutant = mutants[index]
         if frame is _Frames.TIMEOUT:
             batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                                   f"no verdict within {budget:.3g} s", budget))
+                                   f"exceeded its time budget of {budget:.3g} s", budget))
             return index + 1
         if frame is _Frames.EOF:
             status = child.reap()

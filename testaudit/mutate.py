@@ -262,7 +262,10 @@ def generate(task: Task, operators: tuple[Operator, ...] = OPERATORS) -> list[Mu
     module = wrapper.module
     offsets = _Offsets(task.source)
     tokens = _token_bounds(task.source, offsets)
-    reference_form = _normal_form(task.source)
+    try:
+        reference_form = _normal_form(task.source)
+    except (SyntaxError, ValueError) as exc:
+        raise GenerationError(f"program does not compile: {exc}") from exc
     seen: dict[object, str] = {}
     mutants: list[Mutant] = []
     ids: set[str] = set()

@@ -50,7 +50,8 @@ class PoolExecutor(Executor):
         self.size = max(1, workers)
         self.context = multiprocess.get_context("spawn")
         self.workers: list[_Worker] = []
-        self.retried: set[str] = set()
+        self.singles: set[int] = set()  # ids of one-mutant retry jobs
+        self.keep: list[TaskJob] = []  # holds retry jobs alive so their ids stay unique
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -125,15 +126,24 @@ class PoolExecutor(Executor):
         fresh = self._start()
         self.workers.append(fresh)
         if job is not None:
-            rest = tuple(m for m in job.mutants if m.id not in worker.done_ids)
-            if job.task.task_id in self.retried:
-                errors = tuple(
-                    MutantResult(m.id, m.task_id, MutantStatus.ERROR, "the worker process died")
-                    for m in rest
-                )
-                yield Event("results", errors)
-                yield Event("done", job.task.task_id)
-            else:
-                self.retried.add(job.task.task_id)
-                queue.appendleft(TaskJob(job.task, rest))
+            yield from self._salvage(job, worker.done_ids, queue)
         self._dispatch(fresh, queue)
+
+    def _salvage(self, job: TaskJob, done_ids: set[str], queue: deque) -> Iterator[Event]:
+        rest = tuple(m for m in job.mutants if m.id not in done_ids)
+        if id(job) in self.singles:
+            # Alone in its job, this mutant is the one that kills workers.
+            for culprit in rest:
+                yield Event("results", (MutantResult(
+                    culprit.id, culprit.task_id, MutantStatus.ERROR,
+                    "the mutant killed the worker process that ran it"),))
+            yield Event("done", job.task.task_id)
+        elif rest:
+            # Unknown culprit: rerun what is left, one mutant per job, to isolate it.
+            for mutant in reversed(rest):
+                single = TaskJob(job.task, (mutant,))
+                self.singles.add(id(single))
+                self.keep.append(single)
+                queue.appendleft(single)
+        else:
+            yield Event("done", job.task.task_id)

@@ -23,6 +23,7 @@ class TerminalProgress:
         self.tty = self.stream.isatty() if tty is None else tty
         self.total = self.done = self.killed = self.survived = self.timeout = 0
         self.tasks = self.tasks_done = 0
+        self.finished: set[str] = set()
         self.started = self.last = time.monotonic()
 
     def start(self, tasks: int, mutants: int, kept: int) -> None:
@@ -43,7 +44,8 @@ class TerminalProgress:
                 elif result.status is MutantStatus.TIMEOUT:
                     self.timeout += 1
         elif event.kind == "done":
-            self.tasks_done += 1
+            self.finished.add(event.payload)  # a set: a retried task reports done twice
+            self.tasks_done = len(self.finished)
         now = time.monotonic()
         if now - self.last >= (0.1 if self.tty else 5.0):
             self.last = now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ast
+import warnings
 
 from testaudit.loaders.jsonl import Record
 from testaudit.records import Origin, SuiteKind, Task, TaskStatus
@@ -36,9 +36,13 @@ def check_fields(data: dict, fields: frozenset[str]) -> str | None:
 
 def syntax_problem(code: str, field: str) -> str | None:
     try:
-        ast.parse(code)
-    except SyntaxError as exc:
-        return f"field '{field}' does not parse: {exc.msg} (line {exc.lineno} of the field)"
+        # compile, not just parse: `break` outside a loop and friends only fail here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(code, field, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        msg = getattr(exc, "msg", str(exc))
+        return f"field '{field}' does not parse: {msg} (line {getattr(exc, 'lineno', '?')} of the program)"
     return None
 
 

@@ -1,0 +1,24 @@
+"""Shared test helpers: paths to fixtures and the real benchmark data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def weak_tasks() -> Path:
+    return FIXTURES / "weak_tasks.jsonl"
+
+
+def shared_data(name: str) -> Path:
+    """A real benchmark file from ../shared/data, or skip: a fresh clone has no such folder."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real benchmark data not available: {path} (see fixtures/README.md)")
+    return path
