@@ -21,6 +21,7 @@ from testaudit.records import (
     AuditSummary,
     Dataset,
     Mutant,
+    MutantResult,
     MutantStatus,
     Task,
     TaskAudit,
@@ -167,6 +168,11 @@ def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
     if not audit.reference.passed:
         audit.status = TaskStatus.BROKEN
         audit.message = f"the reference fails its own tests: {audit.reference.message}"
+        for mutant in audit.mutants:
+            if audit.outcome(mutant).status is MutantStatus.PENDING:
+                audit.results[mutant.id] = MutantResult(
+                    mutant.id, mutant.task_id, MutantStatus.ERROR,
+                    "not run: the task's reference fails its own tests")
     elif not audit.reference.suite_calls_entry_point:
         audit.message = (
             f"warning: the suite passes a candidate that always raises; it never calls "

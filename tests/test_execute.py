@@ -46,7 +46,8 @@ def run_serial(task: Task, replacements: list[str], settings: ExecSettings = SET
 
 
 def test_statuses_killed_survived_timeout_and_kill_reasons() -> None:
-    results, reference = run_serial(make_task(), ["x + 2", "x + 1 + 0 * x", "(lambda: [0 for _ in iter(int, 1)])()"])
+    loop = "(lambda: [0 for _ in iter(int, 1)])()"
+    results, reference = run_serial(make_task(), ["x + 2", "x + 1 + 0 * x", loop])
     killed, survived, timeout = results
     assert reference.passed and reference.suite_calls_entry_point
     assert killed.status is MutantStatus.KILLED
