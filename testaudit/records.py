@@ -34,6 +34,7 @@ class SuiteKind(StrEnum):
     ASSERTS = "asserts"  # MBPP: top-level asserts that name the entry point
     UNITTEST = "unittest"  # BigCodeBench: a unittest TestCases class
     STDIO = "stdio"  # APPS / CodeContests: a program fed stdin, judged on stdout
+    INPUTS = "inputs"  # EvalPlus: argument lists; expected outputs come from running the reference
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class Dataset:
     source: str  # the file it was read from
     format: str
     tasks: tuple[Task, ...]
+    # Which solution is mutated, e.g. "EvalPlus canonical_solution": EvalPlus rewrote most of the
+    # originals, so an audit of HumanEval+ mutates other programs than one of HumanEval.
+    reference: str = ""
 
 
 @dataclass(frozen=True)

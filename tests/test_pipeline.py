@@ -88,7 +88,8 @@ def test_results_json_has_the_documented_fields_and_replays_exactly(tmp_path: Pa
 
 
 def test_a_run_that_tests_nothing_fails_loudly(tmp_path: Path) -> None:
-    code, output = audit(str(FIXTURES / "weak_tasks.jsonl"), "--tasks", "weak/broken_add", "--out", str(tmp_path))
+    code, output = audit(str(FIXTURES / "weak_tasks.jsonl"), "--tasks", "weak/broken_add",
+                         "--out", str(tmp_path))
     assert code == 1
     assert "no mutant ran" in output
 
