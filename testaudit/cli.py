@@ -10,6 +10,7 @@ import click
 
 from testaudit import __version__
 from testaudit.errors import NothingTestedError, TestauditError
+from testaudit.loaders import FORMAT_NAMES, SUITES
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -55,7 +56,11 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("dataset", default="humaneval")
-@click.option("--format", "format_", help="Dataset format (default: detected from the file).")
+@click.option("--format", "format_", type=click.Choice(FORMAT_NAMES),
+              help="Dataset format (default: detected from the file; see docs/formats.md).")
+@click.option("--suite", type=click.Choice(SUITES), default="base", show_default=True,
+              help="EvalPlus: audit the original inputs (base) or base + plus_input (plus).")
+@click.option("--challenge", is_flag=True, help="MBPP: add challenge_test_list to the tests.")
 @click.option("--tasks", "tasks", multiple=True, metavar="GLOB",
               help="Only task ids matching this glob (repeatable), e.g. 'HumanEval/1*'.")
 @click.option("--limit", type=click.IntRange(min=1), help="Keep the first N selected tasks.")
@@ -73,12 +78,17 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for `random` before every suite run, and for set order.")
 @click.option("--no-html", is_flag=True, help="Skip the HTML report and mutation-report.json.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".testaudit-cache"),
+              show_default=True, help="Content-addressed cache of per-task results.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @_guard
-def audit(dataset, format_, tasks, limit, workers, out, resume, operators, timeout_factor,
-          timeout_constant, memory_cap, seed, no_html) -> None:
+def audit(dataset, format_, suite, challenge, tasks, limit, workers, out, resume, operators,
+          timeout_factor, timeout_constant, memory_cap, seed, no_html, cache_dir, no_cache) -> None:
     """Mutate each task's reference solution and run its own tests against every mutant.
 
-    DATASET is a HumanEval-format .jsonl or .jsonl.gz file, or 'humaneval' (built in).
+    DATASET is a benchmark file (.jsonl, .json, optionally .gz: HumanEval, MBPP, sanitized
+    MBPP, EvalPlus HumanEval+/MBPP+, BigCodeBench, stdin/stdout or APPS tasks), or 'humaneval'
+    (built in).
     """
     from testaudit.execute import ExecSettings
     from testaudit.pipeline import RunConfig, executed, out_dir, run, unrun
@@ -88,7 +98,9 @@ def audit(dataset, format_, tasks, limit, workers, out, resume, operators, timeo
                             memory_cap_bytes=memory_cap << 20, seed=seed)
     config = RunConfig(dataset=dataset, format=format_, tasks=tuple(tasks), limit=limit,
                        workers=workers, out=out, resume=resume, operators=tuple(operators),
-                       settings=settings, html=not no_html)
+                       settings=settings, html=not no_html,
+                       cache_dir=None if no_cache else cache_dir, suite=suite,
+                       challenge=challenge)
     summary = run(config, TerminalProgress())
     print_summary(summary, str(out_dir(config, summary.dataset)))
     if executed(summary) == 0:

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from testaudit import __version__, results
 from testaudit.errors import UsageError
-from testaudit.execute import Event, ExecSettings, Executor, SerialExecutor, TaskJob
-from testaudit.loaders import load
+from testaudit.execute import Event, ExecSettings, Executor, TaskJob
+from testaudit.loaders import LoadOptions, load
 from testaudit.mutate import GenerationError, generate
 from testaudit.operators import select
 from testaudit.records import (
@@ -27,6 +27,8 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
 )
+from testaudit.cache import DEFAULT_DIR as DEFAULT_CACHE
+from testaudit.cache import ResultCache, task_key
 from testaudit.store import Store
 
 
@@ -44,6 +46,9 @@ class RunConfig:
     operators: tuple[str, ...] = ()
     settings: ExecSettings = field(default_factory=ExecSettings)
     html: bool = True
+    cache_dir: Path | None = DEFAULT_CACHE  # None: no cache (--no-cache)
+    suite: str = "base"  # EvalPlus: audit the "base" or the "plus" suite
+    challenge: bool = False  # MBPP: add challenge_test_list to the tests
 
 
 class Progress(Protocol):
@@ -84,6 +89,8 @@ def settings_json(config: RunConfig, operators: list[str]) -> dict:
         "memory_cap_bytes": s.memory_cap_bytes,
         "seed": s.seed,
         "operators": operators,
+        "suite": config.suite,
+        "challenge": config.challenge,
     }
 
 
@@ -96,6 +103,8 @@ def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: l
         "operators": operators,
         "settings": asdict(config.settings),
         "version": __version__,
+        # The same task ids get other tests under another format, suite or --challenge.
+        "load": [dataset.format, config.suite, config.challenge],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
@@ -105,16 +114,35 @@ class _Plan:
     audits: dict[str, TaskAudit]
     jobs: list[TaskJob]
     kept: int
+    keys: dict[str, str] = field(default_factory=dict)  # task id -> cache key
+    cached: set[str] = field(default_factory=set)  # task ids served from the cache
 
 
-def _plan(tasks: list[Task], operators, store: Store) -> _Plan:
-    """Generate mutants and decide what is left to run given what the store already holds."""
+def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> bool:
+    """Fill a task from the cache when every mutant has a cached verdict; keep the store whole."""
+    entry = cache.get(key) if cache is not None else None
+    runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
+    if entry is None or (entry.reference.passed and any(m.id not in entry.results for m in runnable)):
+        return False
+    results = tuple(entry.results[m.id] for m in runnable if m.id in entry.results)
+    audit.results.update({r.mutant_id: r for r in results})
+    audit.suggested_tests = list(entry.suggested_tests)
+    store.add_reference(entry.reference)
+    if results:
+        store.add_results(results)
+    return True
+
+
+def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None = None,
+          run_material: dict | None = None) -> _Plan:
+    """Generate mutants and decide what is left to run given what the store and cache hold."""
     stored = store.results()
     references = store.references()
     errors = store.task_errors()
     audits: dict[str, TaskAudit] = {}
     jobs: list[TaskJob] = []
     kept = 0
+    plan = _Plan(audits, jobs, 0)
     for task in tasks:
         audit = TaskAudit(task, [], {}, status=task.status, message=task.message)
         audits[task.task_id] = audit
@@ -124,6 +152,10 @@ def _plan(tasks: list[Task], operators, store: Store) -> _Plan:
             audit.mutants = generate(task, operators)
         except GenerationError as exc:
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
+            continue
+        plan.keys[task.task_id] = key = task_key(task, run_material or {})
+        if task.task_id not in references and _from_cache(audit, cache, key, store):
+            plan.cached.add(task.task_id)
             continue
         runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
         done = {m.id: stored[m.id] for m in runnable if m.id in stored}
@@ -135,7 +167,8 @@ def _plan(tasks: list[Task], operators, store: Store) -> _Plan:
         rest = tuple(m for m in runnable if m.id not in done)
         if rest or reference is None:
             jobs.append(TaskJob(task, rest))
-    return _Plan(audits, jobs, kept)
+    plan.kept = kept
+    return plan
 
 
 def _where(task: Task, message: str) -> str:
@@ -181,9 +214,9 @@ def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
 
 
 def make_executor(config: RunConfig) -> Executor:
-    if config.workers <= 1:
-        return SerialExecutor(config.settings)
-    from testaudit.pool import PoolExecutor  # multiprocess is only needed for a pool
+    """Always a pool, even of one worker: spawned workers get the fixed hash seed that makes
+    set order, and so verdicts, repeatable. SerialExecutor is for in-process use by callers."""
+    from testaudit.pool import PoolExecutor
 
     return PoolExecutor(config.settings, config.workers)
 
@@ -192,7 +225,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     """Audit a dataset. Results stream into OUT/session.sqlite; OUT/results.json at the end."""
     started = time.perf_counter()
     progress = progress or _Silent()
-    dataset = load(config.dataset, config.format)
+    dataset = load(config.dataset, config.format, LoadOptions(config.suite, config.challenge))
     tasks = select_tasks(dataset.tasks, config.tasks, config.limit)
     try:
         operators = select(list(config.operators))
@@ -202,27 +235,32 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     out = out_dir(config, dataset)
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
-        plan = _plan(tasks, operators, store)
-        total = sum(
-            1 for a in plan.audits.values() for m in a.mutants if m.status is MutantStatus.PENDING
-        )
-        progress.start(len(tasks), total, plan.kept)
-        with make_executor(config) as executor:
-            for event in executor.run(plan.jobs):
-                _record(event, store, plan.audits)
-                progress.event(event)
-        progress.finish()
+        cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
+        run_material = {"operators": names, "settings": asdict(config.settings), "version": __version__}
+        plan = _plan(tasks, operators, store, cache, run_material)
+        if plan.jobs:  # a fully cached or resumed run needs no workers
+            progress.start(len(plan.jobs), sum(len(j.mutants) for j in plan.jobs), plan.kept)
+            with make_executor(config) as executor:
+                for event in executor.run(plan.jobs):
+                    _record(event, store, plan.audits)
+                    progress.event(event)
+            progress.finish()
         refs, errors = store.references(), store.task_errors()
     finally:
         store.close()
     for audit in plan.audits.values():
         _finish_audit(audit, refs, errors)
+    if cache is not None:
+        for task_id, audit in plan.audits.items():
+            if task_id not in plan.cached and task_id in plan.keys:
+                cache.put(plan.keys[task_id], audit)
     summary = AuditSummary(
-        Dataset(dataset.name, dataset.source, dataset.format, tuple(tasks)),
+        Dataset(dataset.name, dataset.source, dataset.format, tuple(tasks), dataset.reference),
         settings_json(config, names),
         [plan.audits[t.task_id] for t in tasks],
         time.perf_counter() - started,
         plan.kept,
+        len(plan.cached),
     )
     write_outputs(summary, out, config.html)
     return summary

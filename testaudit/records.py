@@ -145,6 +145,29 @@ class MutantResult:
     inputs_tried: int = 0
 
 
+class CandidateVerdict(StrEnum):
+    """What triage concludes about a model-written program (a sample) of a task."""
+
+    FAILS = "fails_tests"  # the task's suite rejects it
+    PASSES = "passes"  # passes the suite and agrees with the reference on every input tried
+    WRONG = "passes_but_wrong"  # passes the suite, yet a reproduced witness shows it is wrong
+    ERROR = "error"  # could not be judged (the task is broken, or triage could not run)
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """The verdict on one sample. pickleable: returned across the process pool."""
+
+    task_id: str
+    sample: int  # 1-based line of the sample in its samples file
+    completion: str
+    verdict: CandidateVerdict
+    detail: str | None = None  # why it fails the suite, or why it could not be judged
+    witness: dict | None = None  # as MutantResult.witness
+    suggested_test: str | None = None
+    inputs_tried: int = 0
+
+
 @dataclass(frozen=True)
 class ReferenceRun:
     """The reference solution run against its own suite. pickleable: returned across the pool."""
@@ -229,6 +252,7 @@ class TaskAudit:
     message: str | None = None
     # Triage: a small set of verified assertions that together kill every confirmed survivor.
     suggested_tests: list[str] = field(default_factory=list)
+    candidates: list[CandidateResult] = field(default_factory=list)  # --candidates samples
 
     def outcome(self, mutant: Mutant) -> MutantResult:
         """The final verdict on a mutant: its run result, or its generation-time status."""
@@ -264,6 +288,8 @@ class AuditSummary:
     tasks: list[TaskAudit]
     seconds: float = 0.0
     kept_from_resume: int = 0
+    cached_tasks: int = 0  # tasks whose results came from the content-addressed cache
+    triage_seconds: float | None = None  # None: no triage ran, so no survivor is confirmed or not
 
     @property
     def score(self) -> Score:

@@ -118,4 +118,8 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
             s = audit.score
             w(f"    {audit.task.task_id:<24} score {_pct(s.mutation_score):>6}  "
               f"{s.undetected} of {s.scored} mutants survive\n")
+    if summary.kept_from_resume:
+        w(f"  resume: kept {summary.kept_from_resume} results from the session store\n")
+    if summary.cached_tasks:
+        w(f"  cache: {summary.cached_tasks} unchanged tasks served from the result cache\n")
     w(f"  results: {out}\n")

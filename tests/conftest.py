@@ -11,6 +11,14 @@ FIXTURES = REPO / "fixtures"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_cwd(tmp_path: Path, monkeypatch) -> None:
+    """Each test runs in its own directory: reports/ and .testaudit-cache/ never leak between tests."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
 @pytest.fixture
 def weak_tasks() -> Path:
     return FIXTURES / "weak_tasks.jsonl"

@@ -117,7 +117,7 @@ def test_operators_command_lists_every_operator_with_an_example() -> None:
 def test_identical_runs_give_identical_verdicts(tmp_path: Path) -> None:
     # HumanEval/38, /50 and /53 draw random inputs: seeding every run keeps verdicts stable.
     args = ["--tasks", "HumanEval/38", "--tasks", "HumanEval/50", "--tasks", "HumanEval/53",
-            "--workers", "2", "--no-html"]
+            "--workers", "2", "--no-html", "--no-cache"]
     assert audit(*args, "--out", str(tmp_path / "a"))[0] == 0
     assert audit(*args, "--out", str(tmp_path / "b"))[0] == 0
     a, b = results_of(tmp_path / "a"), results_of(tmp_path / "b")
@@ -177,7 +177,7 @@ def _alive(pid: int) -> bool:
 def test_kill_9_then_resume_loses_nothing_and_leaves_no_worker(tmp_path: Path) -> None:
     # Tasks with many infinite-loop mutants make the run long enough to interrupt.
     args = ["audit", "humaneval", "--tasks", "HumanEval/3*", "--workers", "2", "--no-html",
-            "--timeout-constant", "0.2"]
+            "--timeout-constant", "0.2", "--no-cache"]
     reference_out, out = tmp_path / "full", tmp_path / "interrupted"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "testaudit", *args, "--out", str(out)],
@@ -227,3 +227,25 @@ def test_report_command_rerenders_from_results(tmp_path: Path) -> None:
     bad.write_text('{"schema": "other"}')
     result = CliRunner().invoke(cli, ["report", str(bad)])
     assert result.exit_code == 2 and "not a testaudit results file" in result.output
+
+
+def test_cached_results_equal_fresh_ones_and_skip_the_run(tmp_path: Path) -> None:
+    weak = str(FIXTURES / "weak_tasks.jsonl")
+    cache = str(tmp_path / "cache")
+    code, first = audit(weak, "--out", str(tmp_path / "a"), "--cache-dir", cache, "--no-html")
+    assert code == 0 and "cache:" not in first
+    code, second = audit(weak, "--out", str(tmp_path / "b"), "--cache-dir", cache, "--no-html")
+    assert code == 0 and "cache: 5 unchanged tasks served from the result cache" in second
+    assert "mutants to judge" not in second  # nothing ran
+    a, b = results_of(tmp_path / "a"), results_of(tmp_path / "b")
+    assert a["tasks"] == b["tasks"]
+    # Editing one task re-audits that task only.
+    lines = (FIXTURES / "weak_tasks.jsonl").read_text().splitlines()
+    lines[0] = lines[0].replace("assert candidate(5, 0, 10) == 5", "assert candidate(50, 0, 10) == 10")
+    edited = tmp_path / "weak_tasks.jsonl"
+    edited.write_text("\n".join(lines) + "\n")
+    code, third = audit(str(edited), "--out", str(tmp_path / "c"), "--cache-dir", cache, "--no-html")
+    assert code == 0 and "cache: 4 unchanged tasks" in third
+    c = results_of(tmp_path / "c")
+    clamp = next(t for t in c["tasks"] if t["task_id"] == "weak/clamp")
+    assert not [m for m in clamp["mutants"] if m["original"] == ">" and m["status"] == "survived"]
