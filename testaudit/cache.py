@@ -26,10 +26,24 @@ def task_key(task: Task, run_material: dict) -> str:
         "test": task.test,
         "solution": [task.solution_start, task.solution_end],
         "suite_kind": task.suite_kind.value,
-        "metadata": repr(sorted(task.metadata.items())),
+        "metadata": _canonical(task.metadata),
         "run": run_material,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A JSON-able form that is the same in every process: set order follows the hash seed."""
+    if isinstance(value, dict):
+        return [[_canonical(k), _canonical(v)] for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))]
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, [_canonical(v) for v in value]]
+    if isinstance(value, set | frozenset):
+        items = [_canonical(v) for v in value]
+        return [type(value).__name__, sorted(items, key=lambda v: json.dumps(v, sort_keys=True))]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return [type(value).__name__, value]
+    return [type(value).__name__, repr(value)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,33 +81,64 @@ def cli() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".testaudit-cache"),
               show_default=True, help="Content-addressed cache of per-task results.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--no-triage", is_flag=True,
+              help="Skip survivor triage (coverage, witness inputs, suggested tests).")
+@click.option("--triage-inputs", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Triage budget: inputs per task (the suite's own plus generated)...")
+@click.option("--triage-seconds", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="...or this much CPU time per task to generate them, whichever comes first.")
+@click.option("--atol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Float tolerance when comparing a program's results with the reference's.")
+@click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also judge these model samples (HumanEval samples .jsonl: task_id, completion).")
+@click.option("--preconditions", type=click.Path(path_type=Path, dir_okay=False),
+              help="JSON file: task id -> precondition on the arguments (see docs/triage.md).")
 @_guard
-def audit(dataset, format_, suite, challenge, tasks, limit, workers, out, resume, operators,
-          timeout_factor, timeout_constant, memory_cap, seed, no_html, cache_dir, no_cache) -> None:
+def audit(**kw) -> None:
     """Mutate each task's reference solution and run its own tests against every mutant.
 
     DATASET is a benchmark file (.jsonl, .json, optionally .gz: HumanEval, MBPP, sanitized
     MBPP, EvalPlus HumanEval+/MBPP+, BigCodeBench, stdin/stdout or APPS tasks), or 'humaneval'
     (built in).
     """
-    from testaudit.execute import ExecSettings
-    from testaudit.pipeline import RunConfig, executed, out_dir, run, unrun
-    from testaudit.terminal import TerminalProgress, print_summary
+    from testaudit.pipeline import executed, unrun
 
-    settings = ExecSettings(timeout_factor=timeout_factor, timeout_constant_s=timeout_constant,
-                            memory_cap_bytes=memory_cap << 20, seed=seed)
-    config = RunConfig(dataset=dataset, format=format_, tasks=tuple(tasks), limit=limit,
-                       workers=workers, out=out, resume=resume, operators=tuple(operators),
-                       settings=settings, html=not no_html,
-                       cache_dir=None if no_cache else cache_dir, suite=suite,
-                       challenge=challenge)
-    summary = run(config, TerminalProgress())
-    print_summary(summary, str(out_dir(config, summary.dataset)))
+    summary = _run_audit(kw)
     if executed(summary) == 0:
         raise NothingTestedError("no mutant ran: nothing was tested (see the task messages)")
     missing = unrun(summary)
     if missing:
         raise TestauditError(f"{len(missing)} mutants were left without a verdict")
+
+
+def _config(kw: dict):
+    """The audit options (shared by `audit` and `gate`) as a RunConfig."""
+    from testaudit.execute import ExecSettings
+    from testaudit.pipeline import RunConfig
+    from testaudit.triage import TriageSettings
+
+    settings = ExecSettings(timeout_factor=kw["timeout_factor"],
+                            timeout_constant_s=kw["timeout_constant"],
+                            memory_cap_bytes=kw["memory_cap"] << 20, seed=kw["seed"])
+    return RunConfig(dataset=kw["dataset"], format=kw["format_"], tasks=tuple(kw["tasks"]),
+                     limit=kw["limit"], workers=kw["workers"], out=kw["out"], resume=kw["resume"],
+                     operators=tuple(kw["operators"]), settings=settings, html=not kw["no_html"],
+                     cache_dir=None if kw["no_cache"] else kw["cache_dir"], suite=kw["suite"],
+                     challenge=kw["challenge"], triage=not kw["no_triage"],
+                     triage_settings=TriageSettings(max_inputs=kw["triage_inputs"],
+                                                    seconds=kw["triage_seconds"], atol=kw["atol"],
+                                                    seed=kw["seed"]),
+                     candidates=kw["candidates"], preconditions=kw["preconditions"])
+
+
+def _run_audit(kw: dict):
+    from testaudit.pipeline import out_dir, run
+    from testaudit.terminal import TerminalProgress, print_summary
+
+    config = _config(kw)
+    summary = run(config, TerminalProgress())
+    print_summary(summary, str(out_dir(config, summary.dataset)))
+    return summary
 
 
 @cli.command()
@@ -141,3 +172,51 @@ def report(results_file: Path, out: Path | None) -> None:
 
 def main() -> None:
     cli(prog_name="testaudit")
+
+
+@cli.command()
+@click.option("--min-score", type=click.FloatRange(0, 1), help="Per task: lowest mutation score.")
+@click.option("--max-confirmed-wrong", type=click.IntRange(min=0),
+              help="Per task: most survivors with a witness (wrong programs that pass).")
+@click.option("--max-survivors", type=click.IntRange(min=0), help="Per task: most survivors.")
+@click.option("--dataset-min-score", type=click.FloatRange(0, 1),
+              help="Lowest mutation score of the whole dataset.")
+@click.option("--dataset-max-confirmed-wrong", type=click.IntRange(min=0),
+              help="Most confirmed wrong programs in the whole dataset.")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="results.json of the base branch: its tasks fail only if they got weaker.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML here.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="pyproject.toml with [tool.testaudit] thresholds [nearest to the dataset].")
+@_guard
+def gate(**kw) -> None:
+    """Audit DATASET and fail (exit 1) when a task's tests let wrong programs through.
+
+    Exit codes: 0 all thresholds hold; 1 a threshold is violated (or nothing was tested);
+    2 usage or input error; 3 internal error.
+    """
+    from testaudit import ci_output
+    from testaudit import gate as gating
+    from testaudit.pipeline import executed
+
+    cli_policy = gating.GatePolicy(kw.pop("min_score"), kw.pop("max_confirmed_wrong"),
+                                   kw.pop("max_survivors"), kw.pop("dataset_min_score"),
+                                   kw.pop("dataset_max_confirmed_wrong"))
+    baseline_file, junit, config_file = kw.pop("baseline"), kw.pop("junit"), kw.pop("config_file")
+    start = Path(kw["dataset"]).resolve().parent if Path(kw["dataset"]).exists() else Path.cwd()
+    config_file = config_file or gating.find_config(start) or gating.find_config(Path.cwd())
+    policy = gating.policy_from_pyproject(config_file) if config_file else gating.GatePolicy()
+    policy = policy.merged(cli_policy)
+    baseline = gating.read_baseline(baseline_file) if baseline_file else None
+    summary = _run_audit(kw)
+    violations = gating.should_fail(summary, policy, baseline, executed(summary))
+    ci_output.write_log(summary, violations, sys.stdout)
+    ci_output.emit_github(summary, violations, sys.stdout)
+    if junit:
+        ci_output.write_junit(summary, violations, junit)
+    if violations:
+        sys.exit(EXIT_THRESHOLD)
+
+
+# `gate` takes every `audit` option too: one audit, then the thresholds.
+gate.params = [*audit.params, *gate.params]

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from testaudit import sandbox
-from testaudit.records import Mutant, MutantResult, MutantStatus, ReferenceRun, Task
+from testaudit.records import Mutant, MutantResult, MutantStatus, ReferenceRun, SuiteKind, Task
 
 _HEADER = struct.Struct("!I")
 
@@ -93,6 +93,10 @@ def _run_mutant(prepared: sandbox.PreparedTask, mutant: Mutant) -> MutantResult:
     passed, failure, namespace = sandbox.run_suite(prepared, code)
     if not passed:
         return result(MutantStatus.KILLED, failure)
+    if task.suite_kind is SuiteKind.STDIO:
+        # A stdin/stdout program has no entry function to check: run_suite exec'd `code`, the
+        # mutant's own code object, once per test case, so nothing else can have run instead.
+        return result(MutantStatus.SURVIVED, None)
     candidate = namespace.get(task.entry_point)
     ran = getattr(getattr(candidate, "__code__", None), "co_filename", None)
     if ran != filename:

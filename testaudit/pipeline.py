@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Protocol
 
 from testaudit import __version__, results
+from testaudit.cache import DEFAULT_DIR as DEFAULT_CACHE
+from testaudit.cache import ResultCache, task_key
 from testaudit.errors import UsageError
 from testaudit.execute import Event, ExecSettings, Executor, TaskJob
 from testaudit.loaders import LoadOptions, load
@@ -27,9 +29,9 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
 )
-from testaudit.cache import DEFAULT_DIR as DEFAULT_CACHE
-from testaudit.cache import ResultCache, task_key
+from testaudit.store import FILENAME as STORE_FILENAME
 from testaudit.store import Store
+from testaudit.triage import StageConfig, TriageSettings
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class RunConfig:
     cache_dir: Path | None = DEFAULT_CACHE  # None: no cache (--no-cache)
     suite: str = "base"  # EvalPlus: audit the "base" or the "plus" suite
     challenge: bool = False  # MBPP: add challenge_test_list to the tests
+    triage: bool = True  # survivor triage: witnesses, suggested tests (--no-triage skips it)
+    triage_settings: TriageSettings = field(default_factory=TriageSettings)
+    candidates: Path | None = None  # --candidates: a HumanEval samples file to audit
+    preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
 
 
 class Progress(Protocol):
@@ -232,6 +238,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     except KeyError as exc:
         raise UsageError(f"--operator: unknown operator {exc}; see `testaudit operators`") from exc
     names = [op.name for op in operators]
+    triage_input = _triage_input(config, tasks)  # before the long part: bad files fail fast
     out = out_dir(config, dataset)
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
@@ -254,6 +261,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         for task_id, audit in plan.audits.items():
             if task_id not in plan.cached and task_id in plan.keys:
                 cache.put(plan.keys[task_id], audit)
+    triage_seconds = _triage(triage_input, [plan.audits[t.task_id] for t in tasks], out, progress)
     summary = AuditSummary(
         Dataset(dataset.name, dataset.source, dataset.format, tuple(tasks), dataset.reference),
         settings_json(config, names),
@@ -262,8 +270,43 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         plan.kept,
         len(plan.cached),
     )
+    summary.triage_seconds = triage_seconds
     write_outputs(summary, out, config.html)
     return summary
+
+
+def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:
+    """The triage stage's configuration, with its files read; None with --no-triage."""
+    if not config.triage:
+        if config.candidates is not None:
+            raise UsageError("--candidates needs the triage stage: drop --no-triage")
+        return None
+    from testaudit.candidates import read_samples
+    from testaudit.preconditions import read_sidecar
+
+    samples = read_samples(config.candidates) if config.candidates is not None else {}
+    if samples and not {t.task_id for t in tasks} & samples.keys():
+        raise UsageError(f"{config.candidates}: no sample's task_id is among the audited tasks")
+    return StageConfig(
+        settings=config.triage_settings,
+        exec_settings=config.settings,
+        workers=config.workers,
+        candidates=samples,
+        rules=read_sidecar(config.preconditions) if config.preconditions is not None else {},
+    )
+
+
+def _triage(stage: StageConfig | None, audits: list[TaskAudit], out: Path, progress) -> float | None:
+    """Run the triage stage on the finished audits; its results go to the same session store."""
+    if stage is None:
+        return None
+    from testaudit.triage import run_stage
+
+    store = Store(out / STORE_FILENAME)
+    try:
+        return run_stage(audits, stage, store, getattr(progress, "triage", None))
+    finally:
+        store.close()
 
 
 def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:

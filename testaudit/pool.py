@@ -27,7 +27,10 @@ def worker_main(conn, settings: ExecSettings) -> None:
             return
         if job is None:
             return
-        run_job(job, settings, conn.send)
+        if isinstance(job, TaskJob):
+            run_job(job, settings, conn.send)
+        else:  # another kind of job (triage): job.run never raises and ends with "done"
+            job.run(settings, conn.send)
 
 
 @dataclass
@@ -130,6 +133,12 @@ class PoolExecutor(Executor):
         self._dispatch(fresh, queue)
 
     def _salvage(self, job: TaskJob, done_ids: set[str], queue: deque) -> Iterator[Event]:
+        if not isinstance(job, TaskJob):
+            # A triage job runs task code only in forked children: its worker dying is our bug
+            # or the machine's; report it for the task rather than retry.
+            yield Event("triage_error", (job.task.task_id, "the worker process died"))
+            yield Event("done", job.task.task_id)
+            return
         rest = tuple(m for m in job.mutants if m.id not in done_ids)
         if id(job) in self.singles:
             # Alone in its job, this mutant is the one that kills workers.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from testaudit.errors import UsageError
 from testaudit.records import (
     AuditSummary,
+    CandidateResult,
+    CandidateVerdict,
     Dataset,
     Location,
     Mutant,
@@ -44,6 +47,25 @@ def summary_counts(summary: AuditSummary) -> dict:
         "error": score.error,
         "mutation_score": _score(score.mutation_score),
         "seconds": round(summary.seconds, 3),
+        **triage_counts(summary),
+    }
+
+
+def triage_counts(summary: AuditSummary) -> dict:
+    """The triage figures; all None when no triage ran (nothing is confirmed, or refuted)."""
+    samples = [c for a in summary.tasks for c in a.candidates]
+    if summary.triage_seconds is None:
+        return {"triage_seconds": None, "confirmed_wrong": None, "tasks_accepting_wrong": None,
+                "unconfirmed": None, "suggested_tests": None, "candidates": None}
+    verdicts = Counter(c.verdict.value for c in samples)
+    return {
+        "triage_seconds": round(summary.triage_seconds, 3),
+        "confirmed_wrong": summary.confirmed_wrong,
+        "tasks_accepting_wrong": summary.tasks_accepting_wrong,
+        "unconfirmed": summary.score.undetected - summary.confirmed_wrong,
+        "suggested_tests": sum(len(a.suggested_tests) for a in summary.tasks),
+        "candidates": {"samples": len(samples), **{v.value: verdicts[v.value] for v in CandidateVerdict}}
+        if samples else None,
     }
 
 
@@ -61,7 +83,28 @@ def _mutant_json(audit: TaskAudit, mutant: Mutant) -> dict:
         "detail": outcome.detail,
         "seconds": round(outcome.seconds, 6),
         "diff": mutant.diff,
+        "witness": outcome.witness,
+        "suggested_test": outcome.suggested_test,
+        "inputs_tried": outcome.inputs_tried,
     }
+
+
+def candidate_json(result: CandidateResult) -> dict:
+    return {
+        "sample": result.sample,
+        "verdict": result.verdict.value,
+        "detail": result.detail,
+        "witness": result.witness,
+        "suggested_test": result.suggested_test,
+        "inputs_tried": result.inputs_tried,
+        "completion": result.completion,
+    }
+
+
+def _candidate(task_id: str, data: dict) -> CandidateResult:
+    return CandidateResult(task_id, data["sample"], data["completion"], CandidateVerdict(data["verdict"]),
+                           data.get("detail"), data.get("witness"), data.get("suggested_test"),
+                           data.get("inputs_tried", 0))
 
 
 def _task_json(audit: TaskAudit) -> dict:
@@ -87,6 +130,8 @@ def _task_json(audit: TaskAudit) -> dict:
         },
         "mutation_score": _score(audit.score.mutation_score),
         "mutants": [_mutant_json(audit, m) for m in audit.mutants],
+        "suggested_tests": audit.suggested_tests,
+        "candidates": [candidate_json(c) for c in audit.candidates],
     }
 
 
@@ -98,6 +143,7 @@ def to_json(summary: AuditSummary, version: str) -> dict:
             "name": summary.dataset.name,
             "source": summary.dataset.source,
             "format": summary.dataset.format,
+            "reference": summary.dataset.reference,  # which solution was mutated
         },
         "settings": summary.settings,
         "summary": summary_counts(summary),
@@ -141,7 +187,7 @@ def _audit(data: dict) -> TaskAudit:
         mutants.append(mutant)
         results[mutant.id] = MutantResult(
             mutant.id, task.task_id, MutantStatus(m["status"]), m.get("detail"),
-            m.get("seconds", 0.0),
+            m.get("seconds", 0.0), m.get("witness"), m.get("suggested_test"), m.get("inputs_tried", 0),
         )
     ref = data.get("reference")
     reference = None if ref is None else ReferenceRun(
@@ -149,7 +195,8 @@ def _audit(data: dict) -> TaskAudit:
         ref.get("suite_calls_entry_point", True),
     )
     return TaskAudit(task, mutants, results, reference, TaskStatus(data["status"]),
-                     data.get("message"))
+                     data.get("message"), list(data.get("suggested_tests", [])),
+                     [_candidate(task.task_id, c) for c in data.get("candidates", [])])
 
 
 def read(path: Path) -> AuditSummary:
@@ -165,7 +212,10 @@ def read(path: Path) -> AuditSummary:
     try:
         ds = data["dataset"]
         tasks = [_audit(t) for t in data["tasks"]]
-        dataset = Dataset(ds["name"], ds["source"], ds["format"], tuple(a.task for a in tasks))
-        return AuditSummary(dataset, data["settings"], tasks, data["summary"]["seconds"])
+        dataset = Dataset(ds["name"], ds["source"], ds["format"], tuple(a.task for a in tasks),
+                          ds.get("reference", ""))
+        summary = AuditSummary(dataset, data["settings"], tasks, data["summary"]["seconds"])
+        summary.triage_seconds = data["summary"].get("triage_seconds")
+        return summary
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path}: damaged results file (field {exc})") from exc

@@ -14,8 +14,9 @@ import time
 import traceback
 import types
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from testaudit import suites
 from testaudit.records import SuiteKind, Task
 
 PR_SET_PDEATHSIG = 1
@@ -70,6 +71,9 @@ class PreparedTask:
     seed: int
     test_filename: str
     test_lines: list[str]
+    # What a suite kind derives once per process and reuses for every mutant (EvalPlus's
+    # expected outputs): filled in the sandbox child, never shipped back.
+    cache: dict = field(default_factory=dict)
 
 
 def compile_program(source: str, filename: str) -> types.CodeType:
@@ -110,8 +114,11 @@ def describe_failure(prepared: PreparedTask, exc: BaseException) -> str:
             text = prepared.test_lines[line - 1].strip() if 0 < line <= len(prepared.test_lines) else ""
             return _short(f"assertion failed at test line {line}: {text}")
         where = ""
-        if frames:
-            last = frames[-1]
+        # The innermost frame of the task's own code: a library it called (`exit()` raises
+        # inside site.py) is not where the task went wrong.
+        ours = [f for f in frames if f.filename.startswith("<")]
+        if ours:
+            last = ours[-1]
             kind = "test" if last.filename == prepared.test_filename else "program"
             where = f" (in the {kind} at line {last.lineno})"
         return _short(f"{name}: {message}{where}" if message else f"{name}{where}")
@@ -131,6 +138,12 @@ def run_suite(
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     random.seed(prepared.seed)  # checks that draw random inputs see the same ones every run
     try:
+        runner = suites.RUNNERS.get(task.suite_kind)
+        if runner is not None:
+            # Kinds whose tests are data (inputs, stdin cases) or a TestCase class: the runner
+            # executes the program itself, since it must set up stdin or the module first.
+            runner(prepared, program, namespace, broken)
+            return True, None, namespace
         exec(program, namespace)
         if broken:
             namespace[task.entry_point] = _broken_candidate
@@ -141,6 +154,8 @@ def run_suite(
             exec(prepared.test_code, namespace)
         else:
             raise NotImplementedError(f"suite kind {task.suite_kind}")
+    except suites.SuiteFailure as exc:
+        return False, str(exc), namespace
     except BaseException as exc:  # SystemExit, KeyboardInterrupt... all mean "did not pass"
         return False, describe_failure(prepared, exc), namespace
     return True, None, namespace

@@ -7,10 +7,18 @@ import sqlite3
 from pathlib import Path
 
 from testaudit.errors import StoreError
-from testaudit.records import MutantResult, MutantStatus, ReferenceRun
+from testaudit.records import (
+    CandidateResult,
+    CandidateVerdict,
+    MutantResult,
+    MutantStatus,
+    ReferenceRun,
+)
+from testaudit.triage_job import TriageOutcome
 
 # Version 1: meta, reference_runs, task_errors, results.
-SCHEMA_VERSION = 1
+# Version 2: triage_tasks, triage_results, candidate_results (survivor triage, --candidates).
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -29,6 +37,35 @@ CREATE TABLE IF NOT EXISTS results (
     status TEXT NOT NULL,
     detail TEXT,
     seconds REAL NOT NULL
+);
+-- Triage overlays the suite's verdicts; `key` says which survivors and settings it was for.
+CREATE TABLE IF NOT EXISTS triage_tasks (
+    task_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    suggested_tests TEXT NOT NULL,  -- JSON list of assertions
+    inputs INTEGER NOT NULL,
+    note TEXT
+);
+CREATE TABLE IF NOT EXISTS triage_results (
+    mutant_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT,
+    seconds REAL NOT NULL,
+    witness TEXT,  -- JSON object: input, expected, actual
+    suggested_test TEXT,
+    inputs_tried INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidate_results (
+    task_id TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    completion TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    detail TEXT,
+    witness TEXT,
+    suggested_test TEXT,
+    inputs_tried INTEGER NOT NULL,
+    PRIMARY KEY (task_id, sample)
 );
 """
 
@@ -128,3 +165,60 @@ class Store:
     def results(self) -> dict[str, MutantResult]:
         rows = self.db.execute("SELECT * FROM results").fetchall()
         return {r[0]: MutantResult(r[0], r[1], MutantStatus(r[2]), r[3], r[4]) for r in rows}
+
+    # --- triage ---------------------------------------------------------------------------
+
+    def add_triage(self, outcome: TriageOutcome, key: str) -> None:
+        """One task's triage, in one transaction: a task is triaged entirely or not at all."""
+        task_id = outcome.task_id
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("DELETE FROM triage_results WHERE task_id = ?", (task_id,))
+            self.db.execute("DELETE FROM candidate_results WHERE task_id = ?", (task_id,))
+            self.db.execute(
+                "INSERT OR REPLACE INTO triage_tasks VALUES (?, ?, ?, ?, ?)",
+                (task_id, key, json.dumps(list(outcome.suggested_tests)), outcome.inputs, outcome.note),
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO triage_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.mutant_id, r.task_id, r.status.value, r.detail, r.seconds, _json(r.witness),
+                  r.suggested_test, r.inputs_tried) for r in outcome.results],
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO candidate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.task_id, c.sample, c.completion, c.verdict.value, c.detail, _json(c.witness),
+                  c.suggested_test, c.inputs_tried) for c in outcome.candidates],
+            )
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def triage_keys(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT task_id, key FROM triage_tasks").fetchall())
+
+    def triage(self, task_id: str) -> TriageOutcome | None:
+        row = self.db.execute(
+            "SELECT suggested_tests, inputs, note FROM triage_tasks WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        results = tuple(
+            MutantResult(r[0], r[1], MutantStatus(r[2]), r[3], r[4], _unjson(r[5]), r[6], r[7])
+            for r in self.db.execute(
+                "SELECT * FROM triage_results WHERE task_id = ? ORDER BY mutant_id", (task_id,))
+        )
+        candidates = tuple(
+            CandidateResult(r[0], r[1], r[2], CandidateVerdict(r[3]), r[4], _unjson(r[5]), r[6], r[7])
+            for r in self.db.execute(
+                "SELECT * FROM candidate_results WHERE task_id = ? ORDER BY sample", (task_id,))
+        )
+        return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2])
+
+
+def _json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value)  # key order kept: input, expected, actual
+
+
+def _unjson(text: str | None) -> dict | None:
+    return None if text is None else json.loads(text)

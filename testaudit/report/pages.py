@@ -135,6 +135,30 @@ class TaskPage:
     unscored: tuple[MutantView, ...]  # equivalent, error, or in a task that is not ok
     prev: TaskLink | None
     next: TaskLink | None
+    # Triage: verified assertions that together kill every confirmed survivor, ready to paste.
+    suggested_tests: tuple[str, ...] = ()
+    samples: tuple[SampleView, ...] = ()  # --candidates: model-written programs and verdicts
+
+
+@dataclass(frozen=True)
+class SampleView:
+    """A model-written program (--candidates) and what triage concluded about it."""
+
+    sample: int  # its line in the samples file
+    verdict: str  # a CandidateVerdict value, used as a css class
+    label: str
+    detail: str | None
+    witness: Witness | None
+    suggested_test: str | None
+    completion: str
+
+
+SAMPLE_LABELS = {
+    "fails_tests": "fails the tests",
+    "passes": "passes the tests",
+    "passes_but_wrong": "passes the tests, but wrong",
+    "error": "not judged",
+}
 
 
 @dataclass(frozen=True)
@@ -495,6 +519,21 @@ def task_page(
         ),
         prev=prev,
         next=next_,
+        suggested_tests=tuple(_text(t) for t in getattr(audit, "suggested_tests", ())),
+        samples=tuple(_sample_view(c) for c in getattr(audit, "candidates", ())),
+    )
+
+
+def _sample_view(result) -> SampleView:
+    verdict = getattr(result.verdict, "value", str(result.verdict))
+    return SampleView(
+        sample=result.sample,
+        verdict=verdict,
+        label=SAMPLE_LABELS.get(verdict, verdict),
+        detail=result.detail,
+        witness=_witness(result),
+        suggested_test=_text(result.suggested_test) if result.suggested_test else None,
+        completion=_text(result.completion),
     )
 
 
@@ -595,12 +634,13 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _confirmed_total(summary: AuditSummary, rows: Sequence[TaskRow]) -> int | None:
-    """Confirmed wrong programs, or None when no triage has run (no witness anywhere)."""
-    stored = getattr(summary, "confirmed_wrong", None)
-    if isinstance(stored, int) and not isinstance(stored, bool):
-        return stored
-    if stored is not None and hasattr(stored, "__len__"):
-        return len(stored)
+    """Confirmed wrong programs, or None when no triage has run.
+
+    A summary says whether triage ran (triage_seconds); a hand-built one without that mark
+    counts as triaged when some survivor carries a witness.
+    """
+    if getattr(summary, "triage_seconds", None) is not None:
+        return sum(r.confirmed for r in rows)
     total = sum(r.confirmed for r in rows)
     return total if total else None
 

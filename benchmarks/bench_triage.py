@@ -1,0 +1,131 @@
+"""Triage all of HumanEval's survivors and print what it proves, and what it costs.
+
+    python benchmarks/bench_triage.py [--workers N] [--tasks GLOB] [--no-recheck]
+
+Runs the suites (no triage), then the triage stage alone, timed: wall seconds, and CPU seconds of
+the worker processes and their sandbox children. Prints survivors, confirmed (with a reproduced
+witness), unconfirmed, no_coverage, inputs per task and the suggested tests, then re-checks every
+suggested test here, independently of the stage that verified it: each task's set must pass on
+the reference and kill every confirmed survivor, and each survivor's own test must fail on it.
+Never asserts a time: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import os
+import resource
+import signal
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from testaudit.pipeline import RunConfig, run
+from testaudit.records import UNDETECTED, MutantStatus, TaskAudit
+from testaudit.store import FILENAME, Store
+from testaudit.triage import StageConfig, TriageSettings, run_stage
+
+
+class _Late(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Late()
+
+
+def passes(program: str, entry_point: str, test: str, seconds: float = 2.0) -> bool | None:
+    """Does `test` pass against the program? None if it does not finish (HumanEval is trusted)."""
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        exec(compile(program, "<program>", "exec"), namespace)
+        namespace["candidate"] = namespace[entry_point]
+        exec(compile(test, "<suggested test>", "exec"), namespace)
+    except _Late:
+        return None
+    except BaseException:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return True
+
+
+def recheck(audit: TaskAudit) -> tuple[int, int]:
+    """(checks that hold, checks made) for one task's suggested tests."""
+    task, ok, made = audit.task, 0, 0
+    for test in audit.suggested_tests:
+        made += 1
+        ok += passes(task.source, task.entry_point, test) is True
+    for mutant in audit.mutants:
+        result = audit.outcome(mutant)
+        if result.status not in UNDETECTED or result.witness is None:
+            continue
+        program = mutant.apply(task.source)
+        if result.suggested_test:
+            made += 1
+            ok += passes(program, task.entry_point, result.suggested_test) is False
+        made += 1  # the task's set kills it
+        ok += any(passes(program, task.entry_point, t) is False for t in audit.suggested_tests)
+    return ok, made
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--tasks", action="append", default=[])
+    parser.add_argument("--seconds", type=float, default=TriageSettings.seconds)
+    parser.add_argument("--no-recheck", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        config = RunConfig(dataset="humaneval", tasks=tuple(args.tasks), workers=args.workers,
+                           out=Path(out), html=False, cache_dir=None, triage=False)
+        summary = run(config)
+        before = len([1 for a in summary.tasks for m in a.mutants
+                      if a.outcome(m).status in UNDETECTED])
+        store = Store(Path(out) / FILENAME)
+        cpu, started = _cpu(), time.perf_counter()
+        try:
+            stage = StageConfig(TriageSettings(seconds=args.seconds), config.settings, args.workers)
+            run_stage(summary.tasks, stage, store)
+        finally:
+            store.close()
+        wall, cpu = time.perf_counter() - started, _cpu() - cpu
+    survivors = [(a, a.outcome(m)) for a in summary.tasks for m in a.mutants
+                 if a.outcome(m).status in UNDETECTED]
+    confirmed = [r for _, r in survivors if r.witness is not None]
+    uncovered = [r for _, r in survivors if r.status is MutantStatus.NO_COVERAGE]
+    own = [r for r in confirmed if r.suggested_test]
+    cover = sum(len(a.suggested_tests) for a in summary.tasks)
+    tried = [r.inputs_tried for _, r in survivors]
+    print(f"tasks               {len(summary.tasks)}, {summary.tasks_accepting_wrong} accept a "
+          "confirmed wrong program")
+    print(f"survivors           {len(survivors)} (of {summary.score.scored} scored mutants; "
+          f"{before} before triage)")
+    print(f"confirmed           {len(confirmed)} with a witness reproduced in a fresh process")
+    print(f"unconfirmed         {len(survivors) - len(confirmed)} (possibly equivalent)")
+    print(f"no_coverage         {len(uncovered)} ({sum(r.witness is not None for r in uncovered)} "
+          "of them confirmed)")
+    print(f"inputs tried        median {statistics.median(tried) if tried else 0:.0f} per survivor")
+    print(f"suggested tests     {len(own)} per-survivor, {cover} in the tasks' sets (greedy cover), "
+          "all verified by the stage")
+    print(f"triage wall time    {wall:.1f} s with {args.workers} workers "
+          f"({cpu:.1f} s CPU in workers and sandboxes)")
+    if not args.no_recheck:
+        ok = made = 0
+        for audit in summary.tasks:
+            good, checks = recheck(audit)
+            ok, made = ok + good, made + checks
+        print(f"re-checked here     {ok} of {made} suggested-test checks hold")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Model-written programs to audit (--candidates): HumanEval samples files, task_id + completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from testaudit.errors import DatasetError, UsageError
+from testaudit.loaders.jsonl import read_records
+from testaudit.records import Task
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sample. pickleable: sent to worker processes."""
+
+    task_id: str
+    sample: int  # 1-based line in the samples file
+    completion: str
+
+    def program(self, task: Task) -> str:
+        """The program the benchmark's harness would run: prompt + completion (+ what follows)."""
+        text = task.source[: task.solution_start] + self.completion
+        if not text.endswith("\n"):
+            text += "\n"
+        return text + task.source[task.solution_end :]
+
+
+def read_samples(path: Path) -> dict[str, list[Candidate]]:
+    """Samples by task id. A damaged line is a one-line error naming the file and line."""
+    if not path.is_file():
+        raise UsageError(f"{path}: --candidates: no such file")
+    try:
+        records = read_records(path)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    found: dict[str, list[Candidate]] = {}
+    for record in records:
+        data = record.data
+        if data is None:
+            raise UsageError(f"{path}:{record.line}: {record.error or 'damaged sample'}")
+        task_id, completion = data.get("task_id"), data.get("completion")
+        if not isinstance(task_id, str) or not isinstance(completion, str):
+            raise UsageError(f"{path}:{record.line}: a sample needs string fields 'task_id' and 'completion'")
+        found.setdefault(task_id, []).append(Candidate(task_id, record.line, completion))
+    if not found:
+        raise UsageError(f"{path}: holds no samples")
+    return found

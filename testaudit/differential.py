@@ -1,0 +1,294 @@
+"""Differential testing: run a program and the reference on the same inputs and compare the results.
+
+The functions here run inside sandbox children (see children.py): they call task code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import random
+import signal
+import time
+from dataclasses import dataclass
+
+from testaudit.children import CallTimeout, Send
+from testaudit.inputs import Input, fresh, is_plain
+from testaudit.preconditions import Oracle, compile_oracle
+
+TEXT_LIMIT = 300
+# Failures that say more about resources than about results: a mutant that is slower or recurses
+# deeper than the reference may still compute the same thing, so these never make a witness.
+_RESOURCE = (MemoryError, RecursionError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call did. pickleable: expected outcomes travel from the reference's child."""
+
+    kind: str  # "value", "raised", "timeout" or "resource"
+    value: object = None  # the returned value, for "value" (plain data only when pickled)
+    error: str | None = None  # the exception's type name, for "raised" and "resource"
+    text: str = ""  # for reports: the value's repr, or "raises Type: message"
+    seconds: float = 0.0  # CPU time of the call
+
+    @property
+    def conclusive(self) -> bool:
+        return self.kind in ("value", "raised")
+
+
+def short(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_value(value: object) -> str:
+    try:
+        return short(repr(value))
+    except BaseException:  # a hostile or broken __repr__
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def describe_error(exc: BaseException) -> str:
+    try:
+        message = str(exc)
+    except BaseException:
+        message = ""
+    name = type(exc).__name__
+    return short(f"raises {name}: {message}" if message else f"raises {name}")
+
+
+def reseed(source: str, seed: int) -> int | None:
+    """The seed to set before each call, or None for a program that never names `random`.
+
+    Seeding costs as much as a small call; a program that does not mention random is
+    deterministic without it (and the reference's determinism is checked anyway).
+    """
+    return seed if "random" in source else None
+
+
+def call(function: object, inp: Input, timeout: float, seed: int | None) -> Outcome:
+    """Call function on a fresh copy of the input, under a CPU-time alarm of `timeout` seconds."""
+    args, kwargs = fresh(inp.args), fresh(inp.kwargs)
+    if seed is not None:  # a program that draws random numbers draws the same ones every call
+        random.seed(seed)
+    started = time.process_time()
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_PROF, *_alarm_times(timeout))
+            value = function(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+    except CallTimeout:
+        return Outcome("timeout", text=f"no result within {timeout:.3g} s", seconds=timeout)
+    except _RESOURCE as exc:
+        return Outcome("resource", error=type(exc).__name__, text=describe_error(exc))
+    except BaseException as exc:  # SystemExit and friends are results too, compared by type
+        return Outcome("raised", error=_qualname(type(exc)), text=describe_error(exc),
+                       seconds=time.process_time() - started)
+    return Outcome("value", value, text=describe_value(value), seconds=time.process_time() - started)
+
+
+def _qualname(kind: type) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _alarm_times(timeout: float) -> tuple[float, float]:
+    # Repeating: a program that swallows the first CallTimeout gets another one.
+    first = max(timeout, 0.001)
+    return first, first
+
+
+_NUMBERS = (int, float, bool)
+
+
+def same(expected: object, actual: object, atol: float) -> bool:
+    """Python's == on results, except that floats within atol are equal, recursively in containers.
+
+    NaN equals NaN here: a program that returns NaN where the reference does is not wrong.
+    """
+    te, ta = type(expected), type(actual)
+    if (te is float or ta is float) and te in _NUMBERS and ta in _NUMBERS:
+        e, a = float(expected), float(actual)
+        if math.isnan(e) or math.isnan(a):
+            return math.isnan(e) and math.isnan(a)
+        return e == a or abs(e - a) <= atol
+    if te is ta and te in (list, tuple):
+        return len(expected) == len(actual) and all(
+            same(x, y, atol) for x, y in zip(expected, actual, strict=True))
+    if te is ta is dict:
+        return expected.keys() == actual.keys() and all(
+            same(v, actual[k], atol) for k, v in expected.items())
+    try:
+        return bool(expected == actual)
+    except BaseException:  # an __eq__ that raises: not equal, as far as any test can tell
+        return False
+
+
+def agree(expected: Outcome, actual: Outcome, atol: float, judge: Oracle | None = None,
+          inp: Input | None = None) -> bool | None:
+    """Do two outcomes agree? None when `actual` is inconclusive (timeout, resources).
+
+    With an oracle (`judge`, for tasks with several right answers), a returned value agrees when
+    the oracle accepts it for the input, whatever the reference returned.
+    """
+    if not actual.conclusive:
+        return None
+    if expected.kind == "raised" or actual.kind == "raised":
+        return expected.kind == actual.kind and expected.error == actual.error
+    if judge is not None and inp is not None:
+        return judge(fresh(inp.args), fresh(inp.kwargs), actual.value)
+    return same(expected.value, actual.value, atol)
+
+
+def load_judge(oracle: str | None, reference: str, entry_point: str, seed: int) -> Oracle | None:
+    """The task's oracle, defined in a namespace of the reference program (never the candidate's:
+    a sample could redefine the helpers an oracle calls)."""
+    if not oracle:
+        return None
+    namespace, function = load_program(reference, "<reference>", entry_point, seed)
+    return compile_oracle(oracle, function, namespace)
+
+
+def load_program(source: str, filename: str, entry_point: str, seed: int) -> tuple[dict, object]:
+    """Run a program in a fresh namespace, as the suite would: (namespace, entry point)."""
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    random.seed(seed)
+    code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, namespace)
+    function = namespace.get(entry_point)
+    if not callable(function):
+        raise LookupError(f"the program defines no function {entry_point!r}")
+    return namespace, function
+
+
+@dataclass(frozen=True)
+class DiffPlan:
+    """What a differential child does: the program, the inputs in preference order, the budgets."""
+
+    source: str
+    filename: str
+    entry_point: str
+    inputs: tuple[Input, ...]
+    expected: tuple[Outcome, ...]
+    call_timeout: float
+    cpu_budget: float  # for the whole run over the inputs
+    atol: float
+    seed: int
+    reference: str = ""  # the reference program, where an oracle is defined
+    oracle: str | None = None  # see preconditions.TaskRules
+    max_inconclusive: int = 3  # stop after this many timeouts: the program is slow, say no more
+    # Once a program disagrees somewhere, this much more CPU time maps what else it gets wrong
+    # (for choosing a small set of tests); a full run is only needed to find no disagreement.
+    after_found: float = 0.05
+
+
+def diff_body(plan: DiffPlan, send: Send) -> None:
+    """Child body: run the program on every input; send the indices where it disagrees.
+
+    Frames: ("loaded", None) or ("broken", message); then ("batch", tried, [(index, actual text)])
+    at least every 50 ms of CPU; then ("end", tried).
+    """
+    try:
+        judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
+        _, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed)
+    except BaseException as exc:
+        send(("broken", describe_error(exc)))
+        return
+    send(("loaded", None))
+    seed = reseed(plan.source, plan.seed)
+    started = last = time.process_time()
+    found: list[tuple[int, str]] = []
+    inconclusive = tried = 0
+    first_found: float | None = None
+    for index, inp in enumerate(plan.inputs):
+        # No call may run past the budget: one cut short is inconclusive, never a disagreement.
+        left = plan.cpu_budget - (time.process_time() - started)
+        outcome = call(function, inp, min(plan.call_timeout, max(left, 0.005)), seed)
+        tried += 1
+        verdict = agree(plan.expected[index], outcome, plan.atol, judge, inp)
+        if verdict is None:
+            inconclusive += 1
+        elif not verdict:
+            found.append((index, outcome.text))
+        now = time.process_time()
+        if found and first_found is None:
+            first_found = now
+        stop = (inconclusive >= plan.max_inconclusive or now - started > plan.cpu_budget
+                or (first_found is not None and now - first_found > plan.after_found))
+        if stop or now - last > 0.05:
+            send(("batch", tried, found))
+            found, last = [], now
+            if stop:
+                break
+    send(("batch", tried, found))
+    send(("end", tried))
+
+
+@dataclass(frozen=True)
+class VerifyPlan:
+    """What a verification child does, in a fresh process: re-run inputs, run assertions."""
+
+    source: str
+    filename: str
+    entry_point: str
+    inputs: tuple[tuple[int, Input, Outcome], ...]  # (index, input, expected) to re-run
+    assertions: tuple[str, ...]
+    candidate_name: str  # the name the assertions call: "candidate" for HumanEval checks
+    call_timeout: float
+    atol: float
+    seed: int
+    reference: str = ""
+    oracle: str | None = None
+
+
+def verify_body(plan: VerifyPlan, send: Send) -> None:
+    """Child body. Frames: ("broken", message) or ("rerun", index, disagrees, actual text) per input,
+    then ("assert", position, passed) per assertion, then ("end", None)."""
+    try:
+        judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
+        namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed)
+    except BaseException as exc:
+        send(("broken", describe_error(exc)))
+        return
+    seed = reseed(plan.source, plan.seed)
+    for index, inp, expected in plan.inputs:
+        outcome = call(function, inp, plan.call_timeout, seed)
+        verdict = agree(expected, outcome, plan.atol, judge, inp)
+        send(("rerun", index, verdict is False, outcome.text))
+    scope = dict(namespace)
+    scope[plan.candidate_name] = function
+    for position, text in enumerate(plan.assertions):
+        send(("assert", position, run_assertion(text, scope, plan.call_timeout, plan.seed)))
+    send(("end", None))
+
+
+def run_assertion(text: str, scope: dict, timeout: float, seed: int) -> bool | None:
+    """True if the assertion passes, False if it fails or raises, None if it does not finish."""
+    try:
+        code = compile(text, "<suggested test>", "exec", dont_inherit=True)
+    except SyntaxError:
+        return False
+    random.seed(seed)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_PROF, *_alarm_times(timeout))
+            exec(code, dict(scope))
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+    except CallTimeout:
+        return None
+    except BaseException:
+        return False
+    return True
+
+
+def sendable(inp: Input, outcome: Outcome) -> bool:
+    """Can this input and the reference's outcome on it leave the child? (plain data only)"""
+    return is_plain(inp.args) and is_plain(inp.kwargs) and (
+        outcome.kind != "value" or is_plain(outcome.value))
+
+
+def program_filename(kind: str, ident: str) -> str:
+    """A filename for compiled task code that tracebacks and coverage can tell apart."""
+    return f"<{kind} {ident}>"
+

@@ -1,0 +1,366 @@
+"""Test inputs for triage: record the suite's calls to the entry point, then grow them by mutation."""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# Only plain data crosses process boundaries and appears in witnesses and suggested tests: its repr
+# can be read back, and it cannot run code when it is compared, copied or pickled.
+_SCALARS = (bool, int, float, complex, str, bytes, type(None))
+_MAX_DEPTH = 12
+CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08
+
+
+def is_plain(value: object, depth: int = 0) -> bool:
+    """True for builtin scalars and (nested) lists, tuples, dicts and sets of them, exact types."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if depth >= _MAX_DEPTH:
+        return False
+    if kind in (list, tuple, set, frozenset):
+        return all(is_plain(v, depth + 1) for v in value)
+    if kind is dict:
+        return all(is_plain(k, depth + 1) and is_plain(v, depth + 1)
+                   for k, v in value.items())
+    return False
+
+
+def fresh(value: object) -> object:
+    """A copy of plain data that the callee may mutate freely: a cheap deepcopy."""
+    kind = type(value)
+    if kind is list:
+        return [fresh(v) for v in value]
+    if kind is dict:
+        return {k: fresh(v) for k, v in value.items()}
+    if kind is set:
+        return set(value)
+    if kind is tuple:
+        return tuple(fresh(v) for v in value)
+    return value
+
+
+def call_text(args: tuple, kwargs: dict) -> str:
+    """The arguments as written inside a call's parentheses: `[1, 2], 3, key='x'`."""
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One call of the entry point. pickleable: sent from the sandbox child to its worker."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    # Mutation steps from an input the suite itself uses (0: the suite's own call). A witness
+    # close to the suite's own inputs is easier to judge and to turn into a test.
+    distance: int = 0
+
+    @property
+    def text(self) -> str:
+        return call_text(self.args, self.kwargs)
+
+
+# --- recording the suite's calls --------------------------------------------------------------
+
+
+def bound_arguments(frame: types.FrameType) -> tuple[tuple, dict]:
+    """The arguments a function was called with, read from its frame at the 'call' event."""
+    code = frame.f_code
+    names = code.co_varnames
+    local = frame.f_locals
+    positional = [local[name] for name in names[: code.co_argcount]]
+    end = code.co_argcount + code.co_kwonlyargcount
+    keywords = {name: local[name] for name in names[code.co_argcount : end]}
+    if code.co_flags & CO_VARARGS:
+        positional.extend(local[names[end]])
+        end += 1
+    if code.co_flags & CO_VARKEYWORDS:
+        keywords.update(local[names[end]])
+    return tuple(positional), keywords
+
+
+class Recorder:
+    """A profile hook that keeps deep copies of the arguments the suite passes to the entry point.
+
+    A profile hook rather than a wrapper around the candidate: it needs no change to how a suite
+    is run (whatever its kind), and it sees the arguments before the callee can mutate them.
+    Calls from inside the program itself (recursion, helpers) are not the suite's inputs.
+    """
+
+    def __init__(self, entry_point: str, program_file: str, limit: int = 1000) -> None:
+        self.entry_point = entry_point
+        self.program_file = program_file
+        self.limit = limit
+        self.inputs: list[Input] = []
+        self.seen: set[str] = set()
+        self.skipped = 0  # calls whose arguments are not plain data
+
+    def hook(self, frame: types.FrameType, event: str, arg: object) -> None:
+        if event != "call":
+            return
+        code = frame.f_code
+        if code.co_name != self.entry_point or code.co_filename != self.program_file:
+            return
+        caller = frame.f_back
+        if caller is not None and caller.f_code.co_filename == self.program_file:
+            return
+        try:
+            args, kwargs = bound_arguments(frame)
+            if not (is_plain(args) and is_plain(kwargs)):
+                self.skipped += 1
+                return
+            key = call_text(args, kwargs)
+            if key not in self.seen and len(self.inputs) < self.limit:
+                self.seen.add(key)
+                self.inputs.append(Input(fresh(args), fresh(kwargs)))
+        except Exception:  # a frame we cannot read is a call we do not record
+            self.skipped += 1
+
+    def __enter__(self) -> Recorder:
+        sys.setprofile(self.hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(None)
+
+
+# --- type-aware mutation (after EvalPlus) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits that keep generated inputs near the scale of the suite's own."""
+
+    max_int: int
+    max_len: int
+    max_text: int  # longest call_text of a generated input
+    alphabet: str
+
+    @staticmethod
+    def around(inputs: list[Input]) -> Bounds:
+        ints: list[int] = [0]
+        lengths: list[int] = [0]
+        chars: set[str] = set()
+        for inp in inputs:
+            for value in (*inp.args, *inp.kwargs.values()):
+                _measure(value, ints, lengths, chars)
+        texts = [len(inp.text) for inp in inputs] or [0]
+        base = string.ascii_letters + string.digits + " .,-_!"
+        alphabet = "".join(sorted(chars)) + base
+        return Bounds(
+            max_int=max(100, 2 * max(ints)),
+            max_len=max(8, 2 * max(lengths)),
+            max_text=max(200, 4 * max(texts)),
+            alphabet=alphabet,
+        )
+
+
+def _measure(value: object, ints: list[int], lengths: list[int], chars: set[str], depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    if type(value) is int:
+        ints.append(min(abs(value), 10**9))
+    elif type(value) is float and math.isfinite(value):
+        ints.append(min(int(abs(value)), 10**9))
+    elif type(value) is str:
+        lengths.append(len(value))
+        chars.update(value[:200])
+    elif type(value) in (list, tuple, set, frozenset):
+        lengths.append(len(value))
+        for v in value:
+            _measure(v, ints, lengths, chars, depth + 1)
+    elif type(value) is dict:
+        lengths.append(len(value))
+        for k, v in value.items():
+            _measure(k, ints, lengths, chars, depth + 1)
+            _measure(v, ints, lengths, chars, depth + 1)
+
+
+class Mutator:
+    """Type-aware mutation of plain values: each call returns a new value of the same type."""
+
+    def __init__(self, rng: random.Random, bounds: Bounds) -> None:
+        self.rng = rng
+        self.bounds = bounds
+
+    def value(self, value: object, depth: int = 0) -> object:
+        kind = type(value)
+        if depth > 4:
+            return value
+        if kind is bool:
+            return not value
+        if kind is int:
+            return self.integer(value)
+        if kind is float:
+            return self.real(value)
+        if kind is str:
+            return self.text(value)
+        if kind is list:
+            return self.sequence(value, depth)
+        if kind is tuple:
+            return self.record(value, depth)
+        if kind is dict:
+            return self.mapping(value, depth)
+        if kind in (set, frozenset):
+            return kind(self.sequence(sorted(value, key=repr), depth))
+        return value  # None, bytes, complex: left as they are
+
+    def integer(self, n: int) -> int:
+        top = self.bounds.max_int
+        choices = (n + 1, n - 1, -n, 0, 1, -1, n * 2, n // 2, self.rng.randint(-top, top),
+                   self.rng.randint(0, max(1, abs(n) + 1)))
+        result = self.rng.choice(choices)
+        return max(-top, min(top, result))
+
+    def real(self, x: float) -> float:
+        if not math.isfinite(x):
+            return self.rng.choice((0.0, 1.0, -1.0))
+        top = float(self.bounds.max_int)
+        choices = (x + 1.0, x - 1.0, -x, 0.0, x * 2.0, x / 2.0, round(x), round(x, 1),
+                   x + self.rng.uniform(-1.0, 1.0), self.rng.uniform(-top, top))
+        return max(-top, min(top, float(self.rng.choice(choices))))
+
+    def text(self, s: str) -> str:
+        rng = self.rng
+        op = rng.randrange(9)
+        i = rng.randrange(len(s) + 1)
+        char = rng.choice(self.bounds.alphabet)
+        if op == 0 or not s:
+            out = s[:i] + char + s[i:]
+        elif op == 1:
+            out = s[:i] + s[i + 1 :]
+        elif op == 2:
+            out = s[:i] + char + s[i + 1 :]
+        elif op == 3:
+            out = s[:i] + s[i : i + 1].swapcase() + s[i + 1 :]
+        elif op == 4:
+            out = rng.choice((s.upper(), s.lower(), s.swapcase()))
+        elif op == 5:
+            out = ""
+        elif op == 6:
+            j = rng.randrange(i, len(s) + 1)
+            out = s[:j] + s[i:j] + s[j:]
+        elif op == 7:
+            j = rng.randrange(i, len(s) + 1)
+            out = s[i:j]
+        else:
+            out = s[:i] + " " + s[i:]
+        return out[: self.bounds.max_len]
+
+    def sequence(self, xs: list, depth: int) -> list:
+        rng = self.rng
+        out = list(xs)
+        if not out:
+            return out
+        op = rng.randrange(8)
+        i = rng.randrange(len(out))
+        if op in (0, 1):  # mutate one element, twice as often as the others
+            out[i] = self.value(out[i], depth + 1)
+        elif op == 2:
+            del out[i]
+        elif op == 3:
+            out.insert(i, fresh(out[i]))
+        elif op == 4:
+            j = rng.randrange(len(out))
+            out[i], out[j] = out[j], out[i]
+        elif op == 5:
+            out.insert(rng.randrange(len(out) + 1), self.value(out[i], depth + 1))
+        elif op == 6:
+            out = []
+        else:
+            out = rng.choice((out[::-1], sorted(out, key=repr), out[: rng.randrange(len(out) + 1)]))
+        return out[: self.bounds.max_len]
+
+    def record(self, xs: tuple, depth: int) -> tuple:
+        # A short tuple is usually a fixed-shape record (a pair, a range): keep its length.
+        if len(xs) <= 3 and xs:
+            out = list(xs)
+            i = self.rng.randrange(len(out))
+            out[i] = self.value(out[i], depth + 1)
+            return tuple(out)
+        return tuple(self.sequence(list(xs), depth))
+
+    def mapping(self, d: dict, depth: int) -> dict:
+        out = dict(d)
+        if not out:
+            return out
+        keys = list(out)
+        key = self.rng.choice(keys)
+        op = self.rng.randrange(4)
+        if op == 0:
+            out[key] = self.value(out[key], depth + 1)
+        elif op == 1:
+            del out[key]
+        elif op == 2:
+            new_key = self.value(key, depth + 1)
+            try:
+                out[new_key] = self.value(out[key], depth + 1)
+            except TypeError:  # unhashable: leave the mapping as it was
+                pass
+        else:
+            out = {}
+        return out
+
+
+class Generator:
+    """New inputs from a pool of in-domain ones: mutation of one or two arguments, or crossover.
+
+    Only inputs the caller `keep()`s (the reference accepted them) become parents, as in
+    EvalPlus: mutating an out-of-domain input rarely leads back into the domain.
+    """
+
+    def __init__(self, seeds: list[Input], rng: random.Random) -> None:
+        self.rng = rng
+        self.seeds = [s for s in seeds if s.args or s.kwargs]
+        self.pool = list(self.seeds)
+        self.bounds = Bounds.around(self.seeds)
+        self.mutator = Mutator(rng, self.bounds)
+
+    def keep(self, inp: Input) -> None:
+        self.pool.append(inp)
+
+    def __iter__(self) -> Iterator[Input]:
+        while self.pool:
+            inp = self._one()
+            if inp is not None and len(inp.text) <= self.bounds.max_text:
+                yield inp
+
+    def _one(self) -> Input | None:
+        rng = self.rng
+        # Favour the suite's own inputs as parents: witnesses near them are easier to read.
+        parents = self.seeds if self.seeds and rng.random() < 0.3 else self.pool
+        parent = rng.choice(parents)
+        if len(self.pool) > 1 and rng.random() < 0.1:
+            return self._crossover(parent, rng.choice(self.pool))
+        return self._mutate(parent)
+
+    def _mutate(self, parent: Input) -> Input | None:
+        args, kwargs = list(parent.args), dict(parent.kwargs)
+        slots = [("a", i) for i in range(len(args))] + [("k", k) for k in kwargs]
+        for _ in range(2 if self.rng.random() < 0.2 else 1):
+            where, key = self.rng.choice(slots)
+            if where == "a":
+                args[key] = self.mutator.value(args[key])
+            else:
+                kwargs[key] = self.mutator.value(kwargs[key])
+        return Input(tuple(args), kwargs, parent.distance + 1)
+
+    def _crossover(self, a: Input, b: Input) -> Input | None:
+        if len(a.args) != len(b.args) or a.kwargs.keys() != b.kwargs.keys() or a is b:
+            return None
+        args = []
+        for x, y in zip(a.args, b.args, strict=True):
+            if type(x) is type(y) and type(x) in (list, str) and self.rng.random() < 0.5:
+                # Splice two sequences: the head of one, the tail of the other.
+                args.append(x[: self.rng.randrange(len(x) + 1)] + y[self.rng.randrange(len(y) + 1) :])
+            else:
+                args.append(self.rng.choice((x, y)))
+        return Input(tuple(fresh(v) for v in args), fresh(a.kwargs),
+                     max(a.distance, b.distance) + 1)

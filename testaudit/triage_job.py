@@ -1,0 +1,523 @@
+"""One task's survivor triage, run by a worker: explore inputs, diff survivors and samples, verify.
+
+The worker only orchestrates; every program (the reference, each survivor, each sample, each
+suggested assertion) runs in a forked, hardened child (children.py) under CPU-time budgets:
+
+1. explore: one child runs the reference's suite under coverage.py while recording the entry
+   point's arguments, then grows the inputs by type-aware mutation and keeps those on which the
+   reference returns the same result twice within its time limit (and that meet the task's
+   preconditions);
+2. diff: one child per survivor (and per sample that passes the suite) runs it on every kept
+   input, in order of preference, and reports where it disagrees with the reference;
+3. verify: a fresh child per disagreeing program re-runs its best disagreeing inputs and runs the
+   suggested assertions; one more child runs every assertion against the reference. Only what
+   reproduces there becomes a witness, and only an assertion that passes on the reference and
+   fails on the program is suggested.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from testaudit import children, coverage_map, sandbox
+from testaudit.candidates import Candidate
+from testaudit.differential import (
+    DiffPlan,
+    Outcome,
+    VerifyPlan,
+    agree,
+    call,
+    diff_body,
+    load_program,
+    program_filename,
+    reseed,
+    sendable,
+    verify_body,
+)
+from testaudit.execute import Emit, Event, ExecSettings
+from testaudit.inputs import Generator, Input, Recorder, is_plain
+from testaudit.preconditions import TaskRules, compile_check, compile_oracle, parameters, source_for
+from testaudit.records import (
+    CandidateResult,
+    CandidateVerdict,
+    Mutant,
+    MutantResult,
+    MutantStatus,
+    Task,
+)
+from testaudit.suggest import assertion, callee, greedy_cover, oracle_assertion
+
+MIN_PROGRAM_S, MAX_PROGRAM_S = 0.1, 1.0
+WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
+FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """Budgets and tolerance of the triage stage. pickleable: sent to worker processes."""
+
+    max_inputs: int = 1000  # kept inputs per task (the suite's own plus generated ones)
+    seconds: float = 1.0  # CPU time per task for generating inputs and running the reference
+    # CPU time per task for running its survivors and samples over the inputs, shared among them
+    # (at least MIN_PROGRAM_S and at most MAX_PROGRAM_S each). A program that disagrees stops
+    # early; this bounds the cost of the ones that never do, on tasks with slow references.
+    diff_seconds: float = 2.0
+    atol: float = 1e-6  # absolute tolerance for floats, recursively inside containers
+    seed: int = 0  # for input generation (the suite runs use ExecSettings.seed)
+
+    def to_json(self) -> dict:
+        return {"max_inputs": self.max_inputs, "seconds": self.seconds,
+                "diff_seconds": self.diff_seconds, "atol": self.atol, "seed": self.seed}
+
+    def program_budget(self, programs: int) -> float:
+        return min(MAX_PROGRAM_S, max(MIN_PROGRAM_S, self.diff_seconds / max(programs, 1)))
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """What triage found for one task. pickleable: returned across the process pool."""
+
+    task_id: str
+    results: tuple[MutantResult, ...]  # the survivors, with status, witness and suggested test
+    suggested_tests: tuple[str, ...]  # a verified set that kills every confirmed survivor
+    candidates: tuple[CandidateResult, ...]
+    inputs: int  # inputs kept (the suite's own and generated)
+    note: str | None = None  # why triage could prove little or nothing for this task
+
+
+@dataclass(frozen=True)
+class TriageJob:
+    """One task to triage. pickleable: sent to worker processes (pool.py runs job.run)."""
+
+    task: Task
+    survivors: tuple[Mutant, ...]
+    results: tuple[MutantResult, ...]  # the survivors' verdicts from the suite runs
+    candidates: tuple[Candidate, ...]
+    settings: TriageSettings
+    suite_seconds: float  # the reference's suite time, for the samples' suite budget
+    rules: TaskRules = field(default_factory=TaskRules)  # precondition and oracle
+
+    @property
+    def atol(self) -> float:
+        """The dataset's own tolerance when it has one (EvalPlus's atol), else the setting."""
+        given = self.task.metadata.get("atol")
+        return float(given) if isinstance(given, int | float) and given > 0 else self.settings.atol
+
+    def run(self, exec_settings: ExecSettings, emit: Emit) -> None:
+        """Worker entry point. Never raises: a bug of ours becomes a "triage_error" event."""
+        try:
+            emit(Event("triage", triage_task(self, exec_settings)))
+        except Exception as exc:
+            emit(Event("triage_error", (self.task.task_id,
+                                        f"triage failed: {type(exc).__name__}: {exc}")))
+        emit(Event("done", self.task.task_id))
+
+
+# --- 1. explore: coverage, the suite's inputs, generated inputs ------------------------------
+
+
+@dataclass
+class Explored:
+    executed: set[int] | None = None  # lines of the reference the suite ran; None if unknown
+    failure: str | None = None  # the suite failed under tracing (should not happen)
+    inputs: list[Input] = field(default_factory=list)
+    expected: list[Outcome] = field(default_factory=list)
+    slowest: float = 0.0  # CPU seconds of the reference's slowest kept call
+    skipped: int = 0  # suite calls whose arguments are not plain data
+    names: list[str] | None = None  # the entry point's parameters, for oracle assertions
+
+
+def _explore_body(job: TriageJob, prepared: sandbox.PreparedTask, path: str, seed: int,
+                  send: children.Send) -> None:
+    task = job.task
+    started = time.process_time()  # the budget covers the traced suite run too
+    code = sandbox.compile_program(task.source, path)
+    recorder = Recorder(task.entry_point, path, job.settings.max_inputs)
+    with coverage_map.measure(path) as executed, recorder:
+        passed, failure, _ = sandbox.run_suite(prepared, code)
+    send(("suite", passed, failure, sorted(executed), recorder.skipped))
+    if not passed:
+        return
+    namespace, function = load_program(task.source, path, task.entry_point, seed)
+    send(("params", parameters(function)))
+    seed = reseed(task.source, seed)
+    check = compile_check(source_for(job.rules.precondition, task.metadata.get("contract")),
+                          function, namespace)
+    judge = compile_oracle(job.rules.oracle, function, namespace)
+    # The suite's own inputs: the reference may raise on them (the suite expects it), but must
+    # behave the same way twice. They bound the time limit of every generated input.
+    limit = 5 * job.suite_seconds + 0.5
+    originals = []
+    for inp in [*recorder.inputs, *_extra_inputs(task)]:
+        first, second = call(function, inp, limit, seed), call(function, inp, limit, seed)
+        if (first.conclusive and agree(first, second, job.atol) and sendable(inp, first)
+                and _accepted(judge, inp, first)):
+            originals.append((inp, first))
+    slowest = max((o.seconds for _, o in originals), default=0.0)
+    send(("inputs", originals))
+    _grow(job, function, (check, judge), originals, seed, send,
+          min(1.0, max(0.005, 20 * slowest)), started)
+
+
+def _extra_inputs(task: Task) -> list[Input]:
+    """More inputs the dataset itself holds (EvalPlus: the other suite's argument lists)."""
+    found = []
+    for args in task.metadata.get("extra_inputs") or ():
+        if isinstance(args, list | tuple) and is_plain(tuple(args)):
+            found.append(Input(tuple(args)))
+    return found
+
+
+def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
+    """Does the task's oracle accept the reference's own result? (if not, skip the input)"""
+    return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
+
+
+def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]], seed: int | None,
+          send: children.Send, limit: float, started: float) -> None:
+    """Generate inputs until the count or CPU budget is spent; send the in-domain ones."""
+    settings = job.settings
+    check, judge = rules
+    rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")  # str seeds hash the same in every process
+    generator = Generator([inp for inp, _ in originals], rng)
+    seen = {inp.text for inp, _ in originals}
+    kept, tries, batch, last = len(originals), 0, [], time.process_time()
+    for inp in generator:
+        now = time.process_time()
+        spent = now - started > settings.seconds
+        if spent or kept >= settings.max_inputs or tries >= 5 * settings.max_inputs:
+            break
+        tries += 1
+        text = inp.text
+        if text in seen:
+            continue
+        seen.add(text)
+        if check is not None and not check(inp.args, inp.kwargs):
+            continue
+        left = max(settings.seconds - (now - started), 0.005)
+        first = call(function, inp, min(limit, left), seed)
+        # Outside the domain: the reference raises, is too slow, or is not deterministic.
+        if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
+            continue
+        if not agree(first, call(function, inp, min(limit, left), seed), job.atol):
+            continue
+        generator.keep(inp)
+        batch.append((inp, first))
+        kept += 1
+        if len(batch) >= 64 or now - last > 0.05:
+            send(("inputs", batch))
+            batch, last = [], now
+    send(("inputs", batch))
+    send(("end", tries))
+
+
+def explore(job: TriageJob, prepared: sandbox.PreparedTask, settings: ExecSettings, workdir: str,
+            path: str) -> Explored:
+    found = Explored()
+    arrived: list[tuple[Input, Outcome]] = []
+
+    def body(send: children.Send) -> None:
+        _explore_body(job, prepared, path, settings.seed, send)
+
+    for frame in children.frames(children.fork(body, settings, workdir),
+                                 settings.reference_timeout_s, 2.0 + FRAME_SLACK_S):
+        kind = frame[0]
+        if kind == "params":
+            found.names = frame[1]
+        elif kind == "suite":
+            _, passed, failure, lines, skipped = frame
+            found.executed = set(lines) if passed else None
+            found.failure, found.skipped = failure, skipped
+        elif kind == "inputs":
+            arrived.extend(frame[1])
+    # Preference order: closest to the suite's own inputs, then shortest, then first found.
+    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][0].distance, len(arrived[i][0].text), i))
+    found.inputs = [arrived[i][0] for i in order]
+    found.expected = [arrived[i][1] for i in order]
+    found.slowest = max((o.seconds for o in found.expected), default=0.0)
+    return found
+
+
+# --- 2. diff: where does each program disagree with the reference? --------------------------
+
+
+@dataclass
+class Subject:
+    """A program to compare with the reference: a survivor or a sample that passes the suite."""
+
+    ident: str
+    kind: str  # "mutant" or "sample"
+    source: str
+    disagree: dict[int, str] = field(default_factory=dict)  # input index -> what it returned
+    tried: int = 0
+    broken: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return program_filename(self.kind, self.ident)
+
+
+def _call_timeout(explored: Explored) -> float:
+    # A program may be slower than the reference, not wrong: timeouts are never witnesses, so a
+    # generous limit only costs time on the programs that hang.
+    return min(1.0, max(0.02, 10 * explored.slowest))
+
+
+def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSettings,
+         workdir: str, budget_s: float) -> None:
+    plan = DiffPlan(subject.source, subject.filename, job.task.entry_point, tuple(explored.inputs),
+                    tuple(explored.expected), _call_timeout(explored), budget_s,
+                    job.atol, settings.seed, job.task.source, job.rules.oracle)
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: diff_body(plan, send), settings, workdir)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        kind = frame[0]
+        if kind == "broken":
+            subject.broken = frame[1]
+        elif kind == "batch":
+            _, subject.tried, found = frame
+            subject.disagree.update(found)
+
+
+# --- 3. verify in fresh processes, then choose witnesses and tests ---------------------------
+
+
+@dataclass
+class Verified:
+    witness: dict | None = None
+    failed: set[str] = field(default_factory=set)  # assertions that fail on the program
+
+
+def test_for(job: TriageJob, explored: Explored, index: int) -> str | None:
+    """The assertion, in the suite's style, that the reference's result on this input is right."""
+    name = callee(job.task.suite_kind, job.task.entry_point)
+    inp = explored.inputs[index]
+    if job.rules.oracle:
+        return oracle_assertion(inp, explored.names, job.rules.oracle, name)
+    return assertion(inp, explored.expected[index].value, name, job.atol)
+
+
+def _own_assertion(subject: Subject, job: TriageJob, explored: Explored) -> tuple[str, int] | None:
+    """The program's own suggested test, from its best disagreeing input that makes one."""
+    for index in sorted(subject.disagree)[:10]:
+        text = test_for(job, explored, index)
+        if text is not None:
+            return text, index
+    return None
+
+
+def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
+           settings: ExecSettings, workdir: str) -> Verified:
+    """Re-run the best disagreeing inputs and the assertions on the program, in a fresh child."""
+    best = sorted(subject.disagree)[:WITNESS_TRIES]
+    plan = VerifyPlan(
+        subject.source, subject.filename, job.task.entry_point,
+        tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
+        callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+        job.atol, settings.seed, job.task.source, job.rules.oracle)
+    found = Verified()
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        if frame[0] == "rerun" and frame[2] and found.witness is None:
+            index = frame[1]
+            found.witness = {"input": explored.inputs[index].text,
+                             "expected": explored.expected[index].text, "actual": frame[3]}
+        elif frame[0] == "assert" and frame[2] is False:
+            found.failed.add(asserts[frame[1]])
+    return found
+
+
+def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored,
+                         settings: ExecSettings, workdir: str, path: str) -> set[str]:
+    if not asserts:
+        return set()
+    plan = VerifyPlan(job.task.source, path, job.task.entry_point, (), tuple(asserts),
+                      callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+                      job.atol, settings.seed)
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    frames = children.frames(child, max(budget, settings.reference_timeout_s / 4), budget)
+    return {asserts[f[1]] for f in frames if f[0] == "assert" and f[2] is True}
+
+
+# --- samples: do they pass the suite at all? --------------------------------------------------
+
+
+def _suite_body(prepared: sandbox.PreparedTask, source: str, filename: str, send: children.Send) -> None:
+    try:
+        code = sandbox.compile_program(source, filename)
+    except (SyntaxError, ValueError) as exc:
+        send(("suite", False, f"does not compile: {exc}"))
+        return
+    passed, failure, namespace = sandbox.run_suite(prepared, code)
+    entry = namespace.get(prepared.task.entry_point)
+    ran = getattr(getattr(entry, "__code__", None), "co_filename", None) == filename
+    if passed and not ran:
+        failure, passed = "the suite did not run the sample's entry point", False
+    send(("suite", passed, failure))
+
+
+def run_suite(subject: Subject, job: TriageJob, prepared: sandbox.PreparedTask,
+              settings: ExecSettings, workdir: str) -> tuple[bool, str | None]:
+    budget = settings.budget(job.suite_seconds)
+    child = children.fork(lambda send: _suite_body(prepared, subject.source, subject.filename, send),
+                          settings, workdir)
+    for frame in children.frames(child, budget, budget):
+        return frame[1], frame[2]
+    return False, f"no verdict within its time budget of {budget:.3g} s, or the process died"
+
+
+# --- the whole task ---------------------------------------------------------------------------
+
+
+def triage_task(job: TriageJob, settings: ExecSettings) -> TriageOutcome:
+    import coverage  # noqa: F401 - imported once per worker, not once per forked child
+
+    task = job.task
+    prepared = sandbox.prepare(task, settings.seed)
+    with tempfile.TemporaryDirectory(prefix="testaudit-triage-") as private, \
+            tempfile.TemporaryDirectory(prefix="testaudit-") as workdir:
+        # coverage.py needs a real-looking absolute filename; the file itself is never read.
+        path = str(Path(private) / "reference.py")
+        Path(path).write_text(task.source, encoding="utf-8")
+        explored = explore(job, prepared, settings, workdir, path)
+        mutants = [Subject(m.id, "mutant", m.apply(task.source)) for m in job.survivors]
+        samples, sample_results = _judge_samples(job, prepared, settings, workdir)
+        subjects = mutants + samples
+        if explored.inputs:
+            budget_s = job.settings.program_budget(len(subjects))
+            for subject in subjects:
+                diff(subject, job, explored, settings, workdir, budget_s)
+        checked = _verify_all(job, explored, mutants, samples, settings, workdir, path)
+    return _outcome(job, explored, mutants, checked, sample_results, samples)
+
+
+@dataclass
+class _Checked:
+    verified: dict[str, Verified]  # subject ident -> what reproduced
+    own: dict[str, str]  # subject ident -> its verified suggested assertion
+    cover: list[str]  # the task's verified suggested assertions
+
+
+def _draft_cover(job: TriageJob, explored: Explored, mutants: list[Subject]) -> dict[str, int]:
+    """A first small set of tests (assertion -> input index), from the unverified disagreements."""
+    texts: dict[int, str] = {}
+    for subject in mutants:
+        for index in subject.disagree:
+            if index not in texts and (text := test_for(job, explored, index)) is not None:
+                texts[index] = text
+    kills = {texts[i]: {s.ident for s in mutants if i in s.disagree} for i in sorted(texts)}
+    index_of = {text: i for i, text in texts.items()}
+    return {t: index_of[t] for t in greedy_cover(kills, [texts[i] for i in sorted(texts)])}
+
+
+def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samples: list[Subject],
+                settings: ExecSettings, workdir: str, path: str) -> _Checked:
+    """Verify every disagreeing program in a fresh child, then keep only what reproduced."""
+    draft = _draft_cover(job, explored, mutants)
+    index_of = dict(draft)  # assertion -> the input it calls, for ordering by preference
+    verified: dict[str, Verified] = {}
+    tried: dict[str, list[str]] = {}
+    own: dict[str, str] = {}
+    for subject in mutants + samples:
+        if not subject.disagree:
+            continue
+        best = _own_assertion(subject, job, explored)
+        mine = best[0] if best else None
+        if best:
+            index_of[best[0]] = best[1]
+        asserts = [mine] if mine else []
+        if subject.kind == "mutant":  # the draft tests that should kill it: check that they do
+            asserts += [t for t, i in draft.items() if i in subject.disagree and t != mine]
+        tried[subject.ident] = asserts
+        verified[subject.ident] = verify(subject, asserts, job, explored, settings, workdir)
+        if mine:
+            own[subject.ident] = mine
+    everything = sorted({t for ts in tried.values() for t in ts})
+    good = passing_on_reference(everything, job, explored, settings, workdir, path)
+    own = {k: v for k, v in own.items() if v in good and v in verified[k].failed}
+    # The final set: greedy cover over what was verified (passes on the reference, fails on the
+    # confirmed survivor), so every test offered is one that was run both ways.
+    proven: dict[str, set] = {}
+    for subject in mutants:
+        found = verified.get(subject.ident)
+        if found is not None and found.witness is not None:
+            for text in found.failed & good:
+                proven.setdefault(text, set()).add(subject.ident)
+    order = sorted(proven, key=lambda t: (index_of.get(t, len(explored.inputs)), len(t), t))
+    return _Checked(verified, own, greedy_cover(proven, order))
+
+
+def _judge_samples(job: TriageJob, prepared: sandbox.PreparedTask, settings: ExecSettings,
+                   workdir: str) -> tuple[list[Subject], dict[int, tuple[bool, str | None]]]:
+    passing: list[Subject] = []
+    verdicts: dict[int, tuple[bool, str | None]] = {}
+    for candidate in job.candidates:
+        subject = Subject(f"sample {candidate.sample}", "sample", candidate.program(job.task))
+        verdicts[candidate.sample] = run_suite(subject, job, prepared, settings, workdir)
+        if verdicts[candidate.sample][0]:
+            passing.append(subject)
+    return passing, verdicts
+
+
+def _outcome(job: TriageJob, explored: Explored, mutants: list[Subject], checked: _Checked,
+             verdicts: dict[int, tuple[bool, str | None]], samples: list[Subject]) -> TriageOutcome:
+    starts = coverage_map.statement_starts(job.task.source)
+    results = tuple(
+        _mutant_result(mutant, subject, result, explored, starts, checked)
+        for mutant, subject, result in zip(job.survivors, mutants, job.results, strict=True)
+    )
+    by_ident = {s.ident: s for s in samples}
+    candidates = tuple(_sample_result(job, c, verdicts[c.sample], by_ident.get(f"sample {c.sample}"),
+                                      checked) for c in job.candidates)
+    return TriageOutcome(job.task.task_id, results, tuple(checked.cover), candidates,
+                         len(explored.inputs), _note(job, explored))
+
+
+def _mutant_result(mutant: Mutant, subject: Subject, result: MutantResult, explored: Explored,
+                   starts: dict[int, int], checked: _Checked) -> MutantResult:
+    status, detail = result.status, None
+    if explored.executed is not None:  # else keep what an earlier triage found, if any
+        status = MutantStatus.SURVIVED
+        if coverage_map.uncovered(mutant, explored.executed, starts):
+            lines = coverage_map.mutant_lines(mutant)
+            where = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
+            status, detail = MutantStatus.NO_COVERAGE, f"the suite never runs {where}"
+    found = checked.verified.get(subject.ident)
+    witness = found.witness if found else None
+    if witness is None:
+        why = (f"no input of {subject.tried} tried tells it from the reference" if subject.tried
+               else "no inputs to try it on") + ": unconfirmed, possibly equivalent"
+        detail = f"{detail}; {why}" if detail else why
+    return replace(result, status=status, detail=detail, witness=witness,
+                   suggested_test=checked.own.get(subject.ident) if witness else None,
+                   inputs_tried=subject.tried)
+
+
+def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, str | None],
+                   subject: Subject | None, checked: _Checked) -> CandidateResult:
+    base = CandidateResult(job.task.task_id, candidate.sample, candidate.completion,
+                           CandidateVerdict.FAILS, verdict[1])
+    if not verdict[0] or subject is None:
+        return base
+    found = checked.verified.get(subject.ident)
+    if found is not None and found.witness is not None:
+        return replace(base, verdict=CandidateVerdict.WRONG, detail=None, witness=found.witness,
+                       suggested_test=checked.own.get(subject.ident), inputs_tried=subject.tried)
+    detail = subject.broken or (f"agrees with the reference on all {subject.tried} inputs tried"
+                                if subject.tried else "no inputs to compare it with the reference on")
+    return replace(base, verdict=CandidateVerdict.PASSES, detail=detail, inputs_tried=subject.tried)
+
+
+def _note(job: TriageJob, explored: Explored) -> str | None:
+    if explored.executed is None and explored.failure:
+        return f"triage: the reference failed its suite under tracing: {explored.failure}"
+    if not explored.inputs:
+        return (f"triage: the suite passes no plain-data arguments to {job.task.entry_point}, "
+                "so no survivor could be confirmed")
+    return None

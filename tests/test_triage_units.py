@@ -1,0 +1,228 @@
+"""Triage's pure parts: comparison, inputs, suggested tests, set cover, coverage mapping, rules."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from testaudit.coverage_map import mutant_lines, statement_starts, uncovered
+from testaudit.differential import Outcome, agree, same
+from testaudit.errors import UsageError
+from testaudit.inputs import Generator, Input, Recorder, fresh, is_plain
+from testaudit.preconditions import (
+    TaskRules,
+    compile_check,
+    compile_oracle,
+    read_sidecar,
+    rules_for,
+    source_for,
+)
+from testaudit.records import Location, Mutant, Position, SuiteKind
+from testaudit.suggest import assertion, callee, greedy_cover, literal, oracle_assertion
+
+# ---------------------------------------------------------------- comparison
+
+
+@pytest.mark.parametrize("expected, actual, equal", [
+    (0.1 + 0.2, 0.3, True),  # within atol
+    (1.0, 1.0 + 2e-6, False),  # beyond atol
+    ([1.0, [2.0, {"k": 3.0}]], [1.0, [2.0 + 1e-9, {"k": 3.0}]], True),  # recursively
+    ((1.0,), [1.0], False),  # a tuple is not a list, as for ==
+    (2, 2.0, True),
+    (1, True, True),  # Python's ==: a suite's == cannot tell them apart either
+    (float("nan"), float("nan"), True),
+    (float("nan"), 0.0, False),
+    (float("inf"), float("inf"), True),
+    ({"a": 1}, {"a": 1, "b": 2}, False),
+    ("abc", "abd", False),
+])
+def test_same_is_equality_with_float_tolerance(expected, actual, equal) -> None:
+    assert same(expected, actual, 1e-6) is equal
+
+
+def test_agree_compares_exceptions_by_type_and_never_judges_timeouts() -> None:
+    value = Outcome("value", 3, text="3")
+    raised = Outcome("raised", error="builtins.ValueError")
+    assert agree(value, Outcome("value", 3), 1e-6) is True
+    assert agree(value, Outcome("raised", error="builtins.ValueError"), 1e-6) is False
+    assert agree(raised, Outcome("raised", error="builtins.ValueError"), 1e-6) is True
+    assert agree(raised, Outcome("raised", error="builtins.KeyError"), 1e-6) is False
+    assert agree(value, Outcome("timeout"), 1e-6) is None
+    assert agree(value, Outcome("resource", error="RecursionError"), 1e-6) is None
+
+
+def test_an_oracle_accepts_any_right_answer() -> None:
+    namespace = {"__builtins__": __builtins__}
+    exec("def half(x):\n    return x / 2\n", namespace)
+    judge = compile_oracle("abs(result * 2 - x) < 1e-9", namespace["half"], namespace)
+    inp = Input((3.0,))
+    assert agree(Outcome("value", 1.5), Outcome("value", 1.5), 0.0, judge, inp) is True
+    assert agree(Outcome("value", 1.5), Outcome("value", 1.25), 0.0, judge, inp) is False
+    assert agree(Outcome("value", 1.5), Outcome("raised", error="E"), 0.0, judge, inp) is False
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def test_plain_data_and_fresh_copies() -> None:
+    value = ([1, {"a": [2]}], {3}, "s", None, 1.5)
+    assert is_plain(value)
+    assert not is_plain([object()])
+    assert not is_plain((lambda: 0,))
+    copy = fresh(value)
+    assert copy == value
+    copy[0][1]["a"].append(9)
+    assert value[0][1]["a"] == [2]
+
+
+def _take(seeds: list[Input], seed: int, n: int) -> list[str]:
+    generator = Generator(seeds, random.Random(seed))
+    found = []
+    for inp in generator:
+        generator.keep(inp)
+        found.append(inp.text)
+        if len(found) == n:
+            break
+    return found
+
+
+def test_generation_is_deterministic_under_a_seed_and_keeps_types() -> None:
+    seeds = [Input(([1, 2, 3], "ab", 2.5, (1, "x"), {"k": 1}, True))]
+    first, again, other = _take(seeds, 7, 300), _take(seeds, 7, 300), _take(seeds, 8, 300)
+    assert first == again
+    assert first != other
+    generator = Generator(seeds, random.Random(7))
+    for inp, _ in zip(generator, range(300), strict=False):
+        assert [type(a) for a in inp.args] == [list, str, float, tuple, dict, bool]
+        assert all(type(x) is int for x in inp.args[0])
+        assert inp.distance >= 1
+
+
+def test_generation_reaches_empty_and_edge_values() -> None:
+    found = set(_take([Input(([3, 1, 2],)), Input(([5],))], 0, 400))
+    assert "[]" in found
+    assert any(text.startswith("[-") for text in found)
+
+
+def test_recorder_keeps_deep_copies_of_the_suites_calls_only() -> None:
+    program = "def f(xs, k=1):\n    xs.append(0)\n    return f(xs[:1], k - 5) if k > 5 else len(xs)\n"
+    namespace: dict = {}
+    exec(compile(program, "/virtual/program.py", "exec"), namespace)
+    with Recorder("f", "/virtual/program.py") as recorder:
+        namespace["f"]([1, 2], 9)
+        namespace["f"]([1, 2], 9)  # the same call again: recorded once
+        namespace["f"]([7])
+    assert [inp.text for inp in recorder.inputs] == ["[1, 2], 9", "[7], 1"]
+
+
+# ---------------------------------------------------------------- suggested tests
+
+
+def test_assertions_follow_the_suite_style() -> None:
+    inp = Input(([1, 2], "x"))
+    assert assertion(inp, 3, "candidate", 1e-6) == "assert candidate([1, 2], 'x') == 3"
+    assert assertion(inp, 0.5, "candidate", 1e-6) == "assert abs(candidate([1, 2], 'x') - 0.5) <= 1e-06"
+    assert assertion(inp, None, "f", 1e-6) == "assert f([1, 2], 'x') is None"
+    assert assertion(inp, False, "candidate", 1e-6) == "assert candidate([1, 2], 'x') is False"
+    floats = assertion(inp, [0.0, 1.5], "candidate", 1e-6)
+    assert floats is not None and "abs(a - b) <= 1e-06" in floats and "len(out :=" in floats
+    assert assertion(Input((float("nan"),)), 1, "candidate", 1e-6) is None  # nan does not read back
+    assert assertion(Input(("x" * 500,)), 1, "candidate", 1e-6) is None  # too long to paste
+    assert callee(SuiteKind.CHECK, "f") == "candidate" and callee(SuiteKind.ASSERTS, "f") == "f"
+    assert literal({1, 2}) == "{1, 2}" and literal(set()) == "set()" and literal(math.inf) is None
+
+
+def test_a_written_assertion_passes_on_the_value_it_was_made_from() -> None:
+    inp = Input(([1, -2.5], {"a": (1, None)}, "q'\""))
+    for expected in (0.1 + 0.2, [0.1, 2], {"a": [1]}, "it's", (1, 2), -3):
+        text = assertion(inp, expected, "candidate", 1e-6)
+        assert text is not None
+        exec(text, {"candidate": lambda *args, value=expected: value})
+        with pytest.raises(Exception):  # noqa: B017 - failing takes any exception, as in a suite
+            exec(text, {"candidate": lambda *args: "something else"})
+
+
+def test_oracle_assertions_bind_the_arguments_by_name() -> None:
+    text = oracle_assertion(Input(([1, -1],)), ["xs"], "sum(xs) + result == 0", "candidate")
+    assert text == "xs = [1, -1]\nresult = candidate(xs)\nassert sum(xs) + result == 0"
+    exec(text, {"candidate": lambda xs: 0})
+    assert oracle_assertion(Input((1, 2)), ["x"], "True", "candidate") is None  # *args: unbound
+
+
+def test_greedy_cover_kills_everything_with_few_tests_preferring_earlier_ones() -> None:
+    kills = {"t1": {"a"}, "t2": {"a", "b", "c"}, "t3": {"c", "d"}, "t4": {"d"}, "t5": {"d"}}
+    chosen = greedy_cover(kills, ["t1", "t2", "t3", "t4", "t5"])
+    assert chosen == ["t2", "t3"]
+    assert set().union(*(kills[t] for t in chosen)) == {"a", "b", "c", "d"}
+    assert greedy_cover({"t4": {"d"}, "t5": {"d"}}, ["t5", "t4"]) == ["t5"]
+    assert greedy_cover({}, []) == []
+
+
+# ---------------------------------------------------------------- coverage mapping
+
+
+def _mutant(source: str, line: int, col: int, end_line: int, end_col: int) -> Mutant:
+    return Mutant("m", "t", "op", Location(Position(line, col), Position(end_line, end_col)),
+                  0, 0, "", "", "")
+
+
+def test_statement_starts_map_continuation_lines_to_the_statement() -> None:
+    source = textwrap.dedent("""\
+        def f(x,
+              y):
+            if (x >
+                    y):
+                return [1,
+                        2]
+            return 0
+        """)
+    starts = statement_starts(source)
+    assert starts[2] == 1 and starts[4] == 3 and starts[6] == 5 and starts[7] == 7
+    executed = {1, 3, 7}  # as coverage.py reports a call with x <= y
+    assert not uncovered(_mutant(source, 4, 13, 4, 14), executed, starts)  # in the if's test
+    assert uncovered(_mutant(source, 6, 21, 6, 22), executed, starts)  # in the unreached return
+    assert list(mutant_lines(_mutant(source, 5, 9, 7, 1))) == [5, 6]  # ends at column 1 of line 7
+
+
+# ---------------------------------------------------------------- preconditions and oracles
+
+
+def test_sidecar_forms_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"A": "x > 0", "B": ["x > 0", "x < 9"],
+                                "C": {"precondition": "x > 1", "oracle": "result == x"}}))
+    rules = read_sidecar(path)
+    assert rules["A"] == TaskRules("(x > 0)")
+    assert rules["B"].precondition == "(x > 0) and (x < 9)"
+    assert rules["C"] == TaskRules("(x > 1)", "(result == x)")
+    for bad, needle in (("[1]", "expected a JSON object"), ('{"A": "x >"}', "field 'A': not an expression"),
+                        ('{"A": {"oracle": 3}}', "field 'A.oracle'"), ('{"A": {"when": "x"}}', "unknown key"),
+                        ("{", "not valid JSON")):
+        path.write_text(bad)
+        with pytest.raises(UsageError, match=needle):
+            read_sidecar(path)
+
+
+def test_known_oracle_for_humaneval_32_and_sidecar_override() -> None:
+    assert rules_for("HumanEval/32", "find_zero", {}).oracle is not None
+    assert rules_for("HumanEval/32", "other", {}).oracle is None
+    assert rules_for("HumanEval/32", "find_zero", {"HumanEval/32": TaskRules("len(xs) > 1")}) \
+        == TaskRules("len(xs) > 1", "abs(poly(xs, result)) < 1e-4")
+
+
+def test_contract_and_precondition_checks() -> None:
+    namespace: dict = {"__builtins__": __builtins__}
+    exec("def f(xs, n=2):\n    return xs[:n]\n", namespace)
+    contract = ['assert isinstance(xs, list), "invalid inputs"', "assert n >= 0"]
+    check = compile_check(source_for("len(xs) < 4", contract), namespace["f"], namespace)
+    assert check is not None
+    assert check(([1], 1), {}) and not check(((1,), 1), {}) and not check(([1], -1), {})
+    assert not check(([1, 2, 3, 4], 1), {})
+    string_contract = "    assert n >= 0  # $_CONTRACT_$\n"
+    assert compile_check(source_for(None, string_contract), namespace["f"], namespace)(([], -1), {}) is False
+    assert compile_check(source_for(None, None), namespace["f"], namespace) is None
