@@ -25,12 +25,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--dataset", default="humaneval")
+    parser.add_argument("--triage", action="store_true",
+                        help="include survivor triage (timed separately; bench_triage.py details it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         summary = run(RunConfig(dataset=args.dataset, limit=args.limit, workers=args.workers,
-                                out=Path(out), html=False))
+                                out=Path(out), html=False, cache_dir=None, triage=args.triage))
         wall = time.perf_counter() - started
+    triage = summary.triage_seconds or 0.0
+    wall -= triage  # the figures below are the audit's own: load, generate, run, store
     score = summary.score
     ran = [(a, r) for a in summary.tasks for r in a.results.values()
            if r.status in (MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT)]
@@ -56,6 +60,8 @@ def main() -> None:
     print(f"worker time        {cpu_per_mutant * 1e3:.2f} ms per mutant overall "
           f"(wall x workers / mutants run) = "
           f"{cpu_per_mutant / bare if bare else 0:.0f}x the median bare suite")
+    if args.triage:
+        print(f"triage seconds     {triage:.2f} (after the audit; total {wall + triage:.2f} s)")
     print(f"timeouts           {score.timeout} mutants, {timeout_cost:.1f} s of budget "
           f"({100 * timeout_cost / (wall * args.workers):.0f}% of worker time)")
 

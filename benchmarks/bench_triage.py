@@ -89,8 +89,6 @@ def main() -> None:
         config = RunConfig(dataset="humaneval", tasks=tuple(args.tasks), workers=args.workers,
                            out=Path(out), html=False, cache_dir=None, triage=False)
         summary = run(config)
-        before = len([1 for a in summary.tasks for m in a.mutants
-                      if a.outcome(m).status in UNDETECTED])
         store = Store(Path(out) / FILENAME)
         cpu, started = _cpu(), time.perf_counter()
         try:
@@ -108,8 +106,7 @@ def main() -> None:
     tried = [r.inputs_tried for _, r in survivors]
     print(f"tasks               {len(summary.tasks)}, {summary.tasks_accepting_wrong} accept a "
           "confirmed wrong program")
-    print(f"survivors           {len(survivors)} (of {summary.score.scored} scored mutants; "
-          f"{before} before triage)")
+    print(f"survivors           {len(survivors)} (of {summary.score.scored} scored mutants)")
     print(f"confirmed           {len(confirmed)} with a witness reproduced in a fresh process")
     print(f"unconfirmed         {len(survivors) - len(confirmed)} (possibly equivalent)")
     print(f"no_coverage         {len(uncovered)} ({sum(r.witness is not None for r in uncovered)} "

@@ -12,7 +12,8 @@ from testaudit.report.atomic import write_atomic
 
 # Bump when the entry layout changes: old entries are then simply never found.
 # 1: first version.
-CACHE_FORMAT = 1
+# 2: entries carry the triage's results and the task's message.
+CACHE_FORMAT = 2
 DEFAULT_DIR = Path(".testaudit-cache")
 
 
@@ -49,8 +50,9 @@ def _canonical(value: object) -> object:
 @dataclasses.dataclass(frozen=True)
 class CachedTask:
     reference: ReferenceRun
-    results: dict[str, MutantResult]
+    results: dict[str, MutantResult]  # with the triage's witnesses and suggested tests
     suggested_tests: list[str]
+    message: str | None = None
 
 
 class ResultCache:
@@ -71,6 +73,7 @@ class ResultCache:
                 ReferenceRun(**data["reference"]),
                 {r["mutant_id"]: _result(r) for r in data["results"]},
                 list(data.get("suggested_tests", [])),
+                data.get("message"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             self.misses += 1  # absent or damaged: audit the task afresh
@@ -89,6 +92,7 @@ class ResultCache:
             "reference": dataclasses.asdict(audit.reference),
             "results": [_result_json(r) for r in audit.results.values()],
             "suggested_tests": audit.suggested_tests,
+            "message": audit.message,
         }
         write_atomic(self._path(key), json.dumps(data, sort_keys=True))
 

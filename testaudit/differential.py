@@ -29,12 +29,16 @@ class Outcome:
     kind: str  # "value", "raised", "timeout" or "resource"
     value: object = None  # the returned value, for "value" (plain data only when pickled)
     error: str | None = None  # the exception's type name, for "raised" and "resource"
-    text: str = ""  # for reports: the value's repr, or "raises Type: message"
+    text: str = ""  # for reports, when not a value: "raises Type: message", "no result within..."
     seconds: float = 0.0  # CPU time of the call
 
     @property
     def conclusive(self) -> bool:
         return self.kind in ("value", "raised")
+
+    def describe(self) -> str:
+        """For reports: the value's repr (made only when asked: most results are never shown)."""
+        return describe_value(self.value) if self.kind == "value" else self.text
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -85,7 +89,7 @@ def call(function: object, inp: Input, timeout: float, seed: int | None) -> Outc
     except BaseException as exc:  # SystemExit and friends are results too, compared by type
         return Outcome("raised", error=_qualname(type(exc)), text=describe_error(exc),
                        seconds=time.process_time() - started)
-    return Outcome("value", value, text=describe_value(value), seconds=time.process_time() - started)
+    return Outcome("value", value, seconds=time.process_time() - started)
 
 
 def _qualname(kind: type) -> str:
@@ -209,7 +213,7 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
         if verdict is None:
             inconclusive += 1
         elif not verdict:
-            found.append((index, outcome.text))
+            found.append((index, outcome.describe()))
         now = time.process_time()
         if found and first_found is None:
             first_found = now
@@ -254,7 +258,7 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
     for index, inp, expected in plan.inputs:
         outcome = call(function, inp, plan.call_timeout, seed)
         verdict = agree(expected, outcome, plan.atol, judge, inp)
-        send(("rerun", index, verdict is False, outcome.text))
+        send(("rerun", index, verdict is False, outcome.describe()))
     scope = dict(namespace)
     scope[plan.candidate_name] = function
     for position, text in enumerate(plan.assertions):

@@ -10,6 +10,7 @@ HumanEval's 10-50 us suites cheap to audit.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
@@ -37,7 +38,16 @@ class ExecSettings:
     reference_timeout_s: float = 60.0
 
     def budget(self, reference_seconds: float) -> float:
-        return self.timeout_factor * reference_seconds + self.timeout_constant_s
+        """factor x the reference's suite time + constant, in CPU seconds.
+
+        The reference time is first rounded up to a power of two: measured times wobble by a
+        few percent between runs, and a budget that wobbles with them flips the verdict of any
+        mutant that needs about that long (HumanEval/75's `%` -> `//` needs ~1.4 s against a
+        budget of 1.42-1.45 s). Rounding moves the boundary only when the reference's time
+        crosses a power of two.
+        """
+        rounded = 2.0 ** math.ceil(math.log2(reference_seconds)) if reference_seconds > 0 else 0.0
+        return self.timeout_factor * rounded + self.timeout_constant_s
 
 
 @dataclass(frozen=True)

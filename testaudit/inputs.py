@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import random
+import re
 import string
 import sys
 import types
@@ -142,9 +144,13 @@ class Bounds:
     max_len: int
     max_text: int  # longest call_text of a generated input
     alphabet: str
+    # Constants of the program: the boundaries its comparisons test (`x > 100` needs 100 and 101)
+    # and the words it looks for. Fuzzers call this constant harvesting.
+    numbers: tuple[int, ...] = ()
+    words: tuple[str, ...] = ()
 
     @staticmethod
-    def around(inputs: list[Input]) -> Bounds:
+    def around(inputs: list[Input], program: str = "") -> Bounds:
         ints: list[int] = [0]
         lengths: list[int] = [0]
         chars: set[str] = set()
@@ -154,12 +160,33 @@ class Bounds:
         texts = [len(inp.text) for inp in inputs] or [0]
         base = string.ascii_letters + string.digits + " .,-_!"
         alphabet = "".join(sorted(chars)) + base
+        numbers, words = harvest(program)
         return Bounds(
-            max_int=max(100, 2 * max(ints)),
+            max_int=max(1000, 10 * max(ints), *(abs(n) + 1 for n in numbers)),
             max_len=max(8, 2 * max(lengths)),
             max_text=max(200, 4 * max(texts)),
             alphabet=alphabet,
+            numbers=numbers,
+            words=words,
         )
+
+
+def harvest(program: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The small int and short str constants of a program, sorted (docstrings are too long)."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return (), ()
+    numbers: set[int] = set()
+    words: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if type(value) is int and abs(value) <= 10**6:
+                numbers.add(value)
+            elif type(value) is str and 0 < len(value) <= 12:
+                words.add(value)
+    return tuple(sorted(numbers)), tuple(sorted(words))
 
 
 def _measure(value: object, ints: list[int], lengths: list[int], chars: set[str], depth: int = 0) -> None:
@@ -214,10 +241,16 @@ class Mutator:
 
     def integer(self, n: int) -> int:
         top = self.bounds.max_int
-        choices = (n + 1, n - 1, -n, 0, 1, -1, n * 2, n // 2, self.rng.randint(-top, top),
-                   self.rng.randint(0, max(1, abs(n) + 1)))
-        result = self.rng.choice(choices)
-        return max(-top, min(top, result))
+        rng = self.rng
+        # Small steps and sign changes most of the time; now and then a value of any magnitude
+        # up to the bound, spread evenly over orders of magnitude (a guard like `x > 100` needs
+        # a value past it, a loop bound one in range).
+        far = int(10 ** rng.uniform(0, math.log10(top))) * rng.choice((1, -1))
+        choices = [n + 1, n - 1, -n, 0, 1, -1, n * 2, n // 2, rng.randint(-10, 10),
+                   rng.randint(0, max(1, abs(n) + 1)), far]
+        if self.bounds.numbers:
+            choices.append(rng.choice(self.bounds.numbers) + rng.choice((-1, 0, 1)))
+        return max(-top, min(top, rng.choice(choices)))
 
     def real(self, x: float) -> float:
         if not math.isfinite(x):
@@ -229,30 +262,34 @@ class Mutator:
 
     def text(self, s: str) -> str:
         rng = self.rng
-        op = rng.randrange(9)
         i = rng.randrange(len(s) + 1)
+        j = rng.randrange(i, len(s) + 1)
         char = rng.choice(self.bounds.alphabet)
-        if op == 0 or not s:
-            out = s[:i] + char + s[i:]
-        elif op == 1:
-            out = s[:i] + s[i + 1 :]
-        elif op == 2:
-            out = s[:i] + char + s[i + 1 :]
-        elif op == 3:
-            out = s[:i] + s[i : i + 1].swapcase() + s[i + 1 :]
-        elif op == 4:
-            out = rng.choice((s.upper(), s.lower(), s.swapcase()))
-        elif op == 5:
-            out = ""
-        elif op == 6:
-            j = rng.randrange(i, len(s) + 1)
-            out = s[:j] + s[i:j] + s[j:]
-        elif op == 7:
-            j = rng.randrange(i, len(s) + 1)
-            out = s[i:j]
-        else:
-            out = s[:i] + " " + s[i:]
+        word = rng.choice(self.bounds.words) if self.bounds.words else " "
+        ops = (
+            lambda: s[:i] + char + s[i:],  # insert
+            lambda: s[:i] + s[i + 1 :],  # delete
+            lambda: s[:i] + char + s[i + 1 :],  # replace
+            lambda: s[:i] + s[i : i + 1].swapcase() + s[i + 1 :],
+            lambda: rng.choice((s.upper(), s.lower(), s.swapcase())),
+            lambda: "",
+            lambda: s[:j] + s[i:j] + s[j:],  # repeat a part
+            lambda: s[i:j],  # keep a part
+            lambda: s[:i] + " " + s[i:],
+            lambda: s[:i] + word + s[i:],  # a string the program looks for
+            lambda: self._digits(s),
+        )
+        out = ops[0]() if not s else rng.choice(ops)()
         return out[: self.bounds.max_len]
+
+    def _digits(self, s: str) -> str:
+        """Mutate a run of digits as a number, keeping its width: '06-04-2020' -> '06-31-2020'."""
+        runs = [m.span() for m in re.finditer(r"\d+", s)]
+        if not runs:
+            return s
+        start, end = self.rng.choice(runs)
+        number = abs(self.integer(int(s[start:end])))
+        return s[:start] + str(number).zfill(end - start) + s[end:]
 
     def sequence(self, xs: list, depth: int) -> list:
         rng = self.rng
@@ -316,11 +353,11 @@ class Generator:
     EvalPlus: mutating an out-of-domain input rarely leads back into the domain.
     """
 
-    def __init__(self, seeds: list[Input], rng: random.Random) -> None:
+    def __init__(self, seeds: list[Input], rng: random.Random, program: str = "") -> None:
         self.rng = rng
         self.seeds = [s for s in seeds if s.args or s.kwargs]
         self.pool = list(self.seeds)
-        self.bounds = Bounds.around(self.seeds)
+        self.bounds = Bounds.around(self.seeds, program)
         self.mutator = Mutator(rng, self.bounds)
 
     def keep(self, inp: Input) -> None:

@@ -122,6 +122,7 @@ class _Plan:
     kept: int
     keys: dict[str, str] = field(default_factory=dict)  # task id -> cache key
     cached: set[str] = field(default_factory=set)  # task ids served from the cache
+    messages: dict[str, str | None] = field(default_factory=dict)  # cached tasks' messages
 
 
 def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> bool:
@@ -133,6 +134,7 @@ def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: St
     results = tuple(entry.results[m.id] for m in runnable if m.id in entry.results)
     audit.results.update({r.mutant_id: r for r in results})
     audit.suggested_tests = list(entry.suggested_tests)
+    audit.message = entry.message
     store.add_reference(entry.reference)
     if results:
         store.add_results(results)
@@ -162,6 +164,8 @@ def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None 
         plan.keys[task.task_id] = key = task_key(task, run_material or {})
         if task.task_id not in references and _from_cache(audit, cache, key, store):
             plan.cached.add(task.task_id)
+            plan.messages[task.task_id] = audit.message
+            audit.message = task.message
             continue
         runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
         done = {m.id: stored[m.id] for m in runnable if m.id in stored}
@@ -242,9 +246,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     out = out_dir(config, dataset)
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
-        cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
-        run_material = {"operators": names, "settings": asdict(config.settings), "version": __version__}
-        plan = _plan(tasks, operators, store, cache, run_material)
+        cache = _cache(config)
+        plan = _plan(tasks, operators, store, cache, _run_material(config, names))
         if plan.jobs:  # a fully cached or resumed run needs no workers
             progress.start(len(plan.jobs), sum(len(j.mutants) for j in plan.jobs), plan.kept)
             with make_executor(config) as executor:
@@ -257,11 +260,14 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         store.close()
     for audit in plan.audits.values():
         _finish_audit(audit, refs, errors)
-    if cache is not None:
-        for task_id, audit in plan.audits.items():
-            if task_id not in plan.cached and task_id in plan.keys:
-                cache.put(plan.keys[task_id], audit)
-    triage_seconds = _triage(triage_input, [plan.audits[t.task_id] for t in tasks], out, progress)
+        if audit.task.task_id in plan.messages:  # the cached task's final words, triage's included
+            audit.message = plan.messages[audit.task.task_id]
+    fresh = [plan.audits[t.task_id] for t in tasks if t.task_id not in plan.cached]
+    triage_seconds = _triage(triage_input, fresh, out, progress)
+    if cache is not None:  # after triage, so that entries carry witnesses and suggested tests
+        for audit in fresh:
+            if audit.task.task_id in plan.keys:
+                cache.put(plan.keys[audit.task.task_id], audit)
     summary = AuditSummary(
         Dataset(dataset.name, dataset.source, dataset.format, tuple(tasks), dataset.reference),
         settings_json(config, names),
@@ -273,6 +279,24 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     summary.triage_seconds = triage_seconds
     write_outputs(summary, out, config.html)
     return summary
+
+
+def _cache(config: RunConfig) -> ResultCache | None:
+    """The result cache, unless disabled; samples (--candidates) are judged afresh every time."""
+    if config.cache_dir is None or config.candidates is not None:
+        return None
+    return ResultCache(config.cache_dir)
+
+
+def _run_material(config: RunConfig, operators: list[str]) -> dict:
+    """What besides a task's own text decides its cached results."""
+    triage = None
+    if config.triage:
+        rules = config.preconditions.read_bytes() if config.preconditions is not None else b""
+        triage = {"settings": config.triage_settings.to_json(),
+                  "preconditions": hashlib.sha256(rules).hexdigest()}
+    return {"operators": operators, "settings": asdict(config.settings), "triage": triage,
+            "version": __version__}
 
 
 def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:

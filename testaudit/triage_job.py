@@ -47,6 +47,7 @@ from testaudit.records import (
     Mutant,
     MutantResult,
     MutantStatus,
+    SuiteKind,
     Task,
 )
 from testaudit.suggest import assertion, callee, greedy_cover, oracle_assertion
@@ -148,15 +149,20 @@ def _explore_body(job: TriageJob, prepared: sandbox.PreparedTask, path: str, see
     check = compile_check(source_for(job.rules.precondition, task.metadata.get("contract")),
                           function, namespace)
     judge = compile_oracle(job.rules.oracle, function, namespace)
-    # The suite's own inputs: the reference may raise on them (the suite expects it), but must
-    # behave the same way twice. They bound the time limit of every generated input.
+    # The suite's own inputs (and the dataset's extra ones that meet the precondition): the
+    # reference may raise on them (a suite may expect it), but must behave the same way twice.
+    # They bound the time limit of every generated input.
     limit = 5 * job.suite_seconds + 0.5
-    originals = []
-    for inp in [*recorder.inputs, *_extra_inputs(task)]:
+    extra = [inp for inp in _extra_inputs(task) if check is None or check(inp.args, inp.kwargs)]
+    originals, last = [], time.process_time()
+    for inp in [*recorder.inputs, *extra]:
         first, second = call(function, inp, limit, seed), call(function, inp, limit, seed)
         if (first.conclusive and agree(first, second, job.atol) and sendable(inp, first)
                 and _accepted(judge, inp, first)):
             originals.append((inp, first))
+        if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
+            send(("inputs", []))
+            last = time.process_time()
     slowest = max((o.seconds for _, o in originals), default=0.0)
     send(("inputs", originals))
     _grow(job, function, (check, judge), originals, seed, send,
@@ -182,8 +188,9 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     """Generate inputs until the count or CPU budget is spent; send the in-domain ones."""
     settings = job.settings
     check, judge = rules
-    rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")  # str seeds hash the same in every process
-    generator = Generator([inp for inp, _ in originals], rng)
+    # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
+    rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
+    generator = Generator([inp for inp, _ in originals], rng, job.task.source)
     seen = {inp.text for inp, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     for inp in generator:
@@ -223,14 +230,18 @@ def explore(job: TriageJob, prepared: sandbox.PreparedTask, settings: ExecSettin
     def body(send: children.Send) -> None:
         _explore_body(job, prepared, path, settings.seed, send)
 
+    # Between frames: two calls of the reference on one of the suite's inputs, at most.
+    per_frame = 2 * (5 * job.suite_seconds + 0.5) + FRAME_SLACK_S
     for frame in children.frames(children.fork(body, settings, workdir),
-                                 settings.reference_timeout_s, 2.0 + FRAME_SLACK_S):
+                                 settings.reference_timeout_s, per_frame):
         kind = frame[0]
         if kind == "params":
             found.names = frame[1]
         elif kind == "suite":
             _, passed, failure, lines, skipped = frame
-            found.executed = set(lines) if passed else None
+            # No line at all means the suite ran another copy of the program (or coverage
+            # failed): then nothing is known, which is not the same as nothing covered.
+            found.executed = set(lines) if passed and lines else None
             found.failure, found.skipped = failure, skipped
         elif kind == "inputs":
             arrived.extend(frame[1])
@@ -326,7 +337,7 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
         if frame[0] == "rerun" and frame[2] and found.witness is None:
             index = frame[1]
             found.witness = {"input": explored.inputs[index].text,
-                             "expected": explored.expected[index].text, "actual": frame[3]}
+                             "expected": explored.expected[index].describe(), "actual": frame[3]}
         elif frame[0] == "assert" and frame[2] is False:
             found.failed.add(asserts[frame[1]])
     return found
@@ -517,6 +528,9 @@ def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, st
 def _note(job: TriageJob, explored: Explored) -> str | None:
     if explored.executed is None and explored.failure:
         return f"triage: the reference failed its suite under tracing: {explored.failure}"
+    if job.task.suite_kind is SuiteKind.STDIO and not explored.inputs:
+        return ("triage: a stdin/stdout program has no function to call with new inputs, so no "
+                "survivor could be confirmed")
     if not explored.inputs:
         return (f"triage: the suite passes no plain-data arguments to {job.task.entry_point}, "
                 "so no survivor could be confirmed")

@@ -207,3 +207,11 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+def test_budget_rounds_the_reference_time_up_to_a_power_of_two() -> None:
+    settings = ExecSettings(timeout_factor=10, timeout_constant_s=0.1)
+    # Two measurements of one reference that differ by a few percent give one budget.
+    assert settings.budget(0.1316) == settings.budget(0.1390) == pytest.approx(10 * 0.25 + 0.1)
+    assert settings.budget(16e-6) == pytest.approx(10 * 2 ** -15 + 0.1)
+    assert settings.budget(0.0) == pytest.approx(0.1)

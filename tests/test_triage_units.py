@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import textwrap
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from testaudit.coverage_map import mutant_lines, statement_starts, uncovered
 from testaudit.differential import Outcome, agree, same
 from testaudit.errors import UsageError
-from testaudit.inputs import Generator, Input, Recorder, fresh, is_plain
+from testaudit.inputs import Generator, Input, Mutator, Recorder, fresh, is_plain
 from testaudit.preconditions import (
     TaskRules,
     compile_check,
@@ -107,6 +108,23 @@ def test_generation_reaches_empty_and_edge_values() -> None:
     found = set(_take([Input(([3, 1, 2],)), Input(([5],))], 0, 400))
     assert "[]" in found
     assert any(text.startswith("[-") for text in found)
+
+
+def test_generation_uses_the_programs_constants_and_numbers_inside_strings() -> None:
+    program = "def f(x, s):\n    if x > 100 and s.startswith('ab'):\n        return 1\n    return 0\n"
+    generator = Generator([Input((1, "06-04-2020"))], random.Random(3), program)
+    assert generator.bounds.numbers == (0, 1, 100) and generator.bounds.words == ("ab",)
+    found = []
+    for inp, _ in zip(generator, range(2000), strict=False):
+        generator.keep(inp)
+        found.append(inp.args)
+    assert {100, 101} <= {x for x, _ in found}
+    assert any(s.startswith("ab") for _, s in found)
+    mutator = Mutator(random.Random(5), generator.bounds)
+    dates = [mutator._digits("06-04-2020") for _ in range(50)]
+    assert all(re.fullmatch(r"\d{2,}-\d{2,}-\d{4,}", d) for d in dates)
+    # a run of digits changes as a number: several characters at once, not one
+    assert any(sum(a != b for a, b in zip(d, "06-04-2020", strict=False)) > 1 for d in dates)
 
 
 def test_recorder_keeps_deep_copies_of_the_suites_calls_only() -> None:
