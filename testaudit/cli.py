@@ -71,7 +71,7 @@ def cli() -> None:
 @click.option("--operator", "operators", multiple=True, help="Only these operators (repeatable).")
 @click.option("--timeout-factor", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Mutant budget: this many times the reference's suite time...")
-@click.option("--timeout-constant", type=click.FloatRange(min=0.01), default=0.1,
+@click.option("--timeout-constant", type=click.FloatRange(min=0.01), default=0.05,
               show_default=True, help="...plus this many seconds (CPU time).")
 @click.option("--memory-cap", type=click.IntRange(min=64), default=1024, show_default=True,
               help="Address-space cap per sandbox process, in MiB.")

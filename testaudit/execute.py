@@ -31,7 +31,7 @@ _HEADER = struct.Struct("!I")
 @dataclass(frozen=True)
 class ExecSettings:
     timeout_factor: float = 10.0
-    timeout_constant_s: float = 0.1
+    timeout_constant_s: float = 0.05  # CPU seconds: see budget() and docs/architecture.md
     memory_cap_bytes: int = 1 << 30
     file_cap_bytes: int = 64 << 20
     seed: int = 0

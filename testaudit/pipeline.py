@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import itertools
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -59,12 +61,16 @@ class RunConfig:
 
 class Progress(Protocol):
     def start(self, tasks: int, mutants: int, kept: int) -> None: ...
+    def planned(self, mutants: int) -> None: ...
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
 
 
 class _Silent:
     def start(self, tasks: int, mutants: int, kept: int) -> None:
+        pass
+
+    def planned(self, mutants: int) -> None:
         pass
 
     def event(self, event: Event) -> None:
@@ -142,18 +148,25 @@ def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: St
 
 
 def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None = None,
-          run_material: dict | None = None) -> _Plan:
-    """Generate mutants and decide what is left to run given what the store and cache hold."""
+          run_material: dict | None = None) -> tuple[_Plan, Iterator[TaskJob]]:
+    """Generate mutants and decide what is left to run given what the store and cache hold.
+
+    The jobs come lazily, so that the pool runs the first tasks while later ones are still
+    being mutated; the plan's audits, counts and cache keys are complete once they are drained.
+    """
+    plan = _Plan({}, [], 0)
+    for task in tasks:
+        plan.audits[task.task_id] = TaskAudit(task, [], {}, status=task.status, message=task.message)
+    return plan, _jobs(plan, tasks, operators, store, cache, run_material or {})
+
+
+def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: ResultCache | None,
+          run_material: dict) -> Iterator[TaskJob]:
     stored = store.results()
     references = store.references()
     errors = store.task_errors()
-    audits: dict[str, TaskAudit] = {}
-    jobs: list[TaskJob] = []
-    kept = 0
-    plan = _Plan(audits, jobs, 0)
     for task in tasks:
-        audit = TaskAudit(task, [], {}, status=task.status, message=task.message)
-        audits[task.task_id] = audit
+        audit = plan.audits[task.task_id]
         if task.status is not TaskStatus.OK:
             continue
         try:
@@ -161,7 +174,7 @@ def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None 
         except GenerationError as exc:
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
-        plan.keys[task.task_id] = key = task_key(task, run_material or {})
+        plan.keys[task.task_id] = key = task_key(task, run_material)
         if task.task_id not in references and _from_cache(audit, cache, key, store):
             plan.cached.add(task.task_id)
             plan.messages[task.task_id] = audit.message
@@ -170,15 +183,22 @@ def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None 
         runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
         done = {m.id: stored[m.id] for m in runnable if m.id in stored}
         audit.results.update(done)
-        kept += len(done)
+        plan.kept += len(done)
         reference = references.get(task.task_id)
         if task.task_id in errors or (reference is not None and not reference.passed):
             continue
         rest = tuple(m for m in runnable if m.id not in done)
         if rest or reference is None:
-            jobs.append(TaskJob(task, rest))
-    plan.kept = kept
-    return plan
+            job = TaskJob(task, rest)
+            plan.jobs.append(job)
+            yield job
+
+
+def _counted(jobs: Iterator[TaskJob], progress: Progress) -> Iterator[TaskJob]:
+    """Tell the progress display about each job's mutants as the job is planned."""
+    for job in jobs:
+        progress.planned(len(job.mutants))
+        yield job
 
 
 def _where(task: Task, message: str) -> str:
@@ -247,11 +267,12 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
         cache = _cache(config)
-        plan = _plan(tasks, operators, store, cache, _run_material(config, names))
-        if plan.jobs:  # a fully cached or resumed run needs no workers
-            progress.start(len(plan.jobs), sum(len(j.mutants) for j in plan.jobs), plan.kept)
+        plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names))
+        first = next(jobs, None)
+        if first is not None:  # a fully cached or resumed run needs no workers
+            progress.start(len(tasks), 0, plan.kept)
             with make_executor(config) as executor:
-                for event in executor.run(plan.jobs):
+                for event in executor.run(_counted(itertools.chain([first], jobs), progress)):
                     _record(event, store, plan.audits)
                     progress.event(event)
             progress.finish()

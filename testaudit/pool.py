@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import multiprocess
@@ -53,6 +53,7 @@ class PoolExecutor(Executor):
         self.size = max(1, workers)
         self.context = multiprocess.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.source: Iterator | None = None  # jobs not yet planned
         self.singles: set[int] = set()  # ids of one-mutant retry jobs
         self.keep: list[TaskJob] = []  # holds retry jobs alive so their ids stay unique
 
@@ -91,13 +92,20 @@ class PoolExecutor(Executor):
             worker.conn.close()
         self.workers = []
 
-    def run(self, jobs: list[TaskJob]) -> Iterator[Event]:
-        queue = deque(jobs)
+    def run(self, jobs: Iterable[TaskJob]) -> Iterator[Event]:
+        """Run jobs, pulled lazily: while workers are busy, the next jobs are planned ahead."""
+        self.source = iter(jobs)
+        queue: deque = deque()
         for worker in self.workers:
             self._dispatch(worker, queue)
         while any(w.job is not None for w in self.workers):
             busy = {w.conn: w for w in self.workers if w.job is not None}
-            for conn in wait(list(busy), timeout=1.0):
+            ahead = len(queue) < len(self.workers) and self.source is not None
+            ready = wait(list(busy), timeout=0 if ahead else 1.0)
+            if not ready and ahead:
+                self._prefetch(queue)
+                continue
+            for conn in ready:
                 worker = busy[conn]
                 try:
                     event = conn.recv()
@@ -114,7 +122,16 @@ class PoolExecutor(Executor):
                 if worker.job is not None and not worker.process.is_alive() and not worker.conn.poll():
                     yield from self._replace(worker, queue)
 
+    def _prefetch(self, queue: deque) -> None:
+        job = next(self.source, None) if self.source is not None else None
+        if job is None:
+            self.source = None
+        else:
+            queue.append(job)
+
     def _dispatch(self, worker: _Worker, queue: deque) -> None:
+        if not queue:
+            self._prefetch(queue)
         if queue:
             worker.job = queue.popleft()
             worker.done_ids = set()

@@ -27,11 +27,13 @@ class TerminalProgress:
         self.started = self.last = time.monotonic()
 
     def start(self, tasks: int, mutants: int, kept: int) -> None:
-        self.tasks, self.total, self.done = tasks, mutants, kept
+        self.tasks, self.total, self.done = 0, mutants, 0
         self.started = self.last = time.monotonic()
-        if kept:
-            self._line(f"resume: kept {kept} results from the session store")
-        self._line(f"auditing {tasks} tasks, {mutants} mutants to judge")
+        self._line(f"auditing {tasks} tasks (mutants to judge are counted as each task is planned)")
+
+    def planned(self, mutants: int) -> None:
+        self.total += mutants
+        self.tasks += 1
 
     def event(self, event: Event) -> None:
         if event.kind == "results":

@@ -199,7 +199,7 @@ def test_kill_9_then_resume_loses_nothing_and_leaves_no_worker(tmp_path: Path) -
     resumed = subprocess.run([sys.executable, "-m", "testaudit", *args, "--out", str(out), "--resume"],
                              capture_output=True, text=True, env=env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resume: kept {kept} results" in resumed.stderr
+    assert f"resume: kept {kept} results" in resumed.stdout
     full = subprocess.run([sys.executable, "-m", "testaudit", *args, "--out", str(reference_out)],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert full.returncode == 0, full.stderr
