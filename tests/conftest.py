@@ -28,3 +28,12 @@ def shared_data(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real benchmark data not available: {path} (see fixtures/README.md)")
     return path
+
+
+def process_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (a zombie is dead, just unreaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
+from conftest import process_alive
 
 from testaudit.execute import ExecSettings, SerialExecutor, TaskJob
 from testaudit.mutate import mutant_id
@@ -196,17 +196,7 @@ def test_no_worker_outlives_the_pool() -> None:
         list(pool.run([TaskJob(make_task(), (make_mutant(make_task(), "x + 2"),))]))
     time.sleep(0.2)
     for pid in pids:
-        assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return os.path.exists(f"/proc/{pid}")
+        assert not process_alive(pid)
 
 
 def test_budget_rounds_the_reference_time_up_to_a_power_of_two() -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, process_alive
 
 from testaudit.cli import cli
 
@@ -168,14 +168,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_kill_9_then_resume_loses_nothing_and_leaves_no_worker(tmp_path: Path) -> None:
     # Tasks with many infinite-loop mutants make the run long enough to interrupt.
     args = ["audit", "humaneval", "--tasks", "HumanEval/3*", "--workers", "2", "--no-html",
@@ -194,7 +186,7 @@ def test_kill_9_then_resume_loses_nothing_and_leaves_no_worker(tmp_path: Path) -
     kept = _stored_results(out)
     assert kept >= 40
     time.sleep(1.0)
-    assert workers and not [pid for pid in workers if _alive(pid)], "workers outlived the audit"
+    assert workers and not [pid for pid in workers if process_alive(pid)], "workers outlived the audit"
 
     resumed = subprocess.run([sys.executable, "-m", "testaudit", *args, "--out", str(out), "--resume"],
                              capture_output=True, text=True, env=env, cwd=tmp_path)
