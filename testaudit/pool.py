@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from testaudit.records import MutantResult, MutantStatus
 def worker_main(conn, settings: ExecSettings) -> None:
     """A worker: receive a job, run it, stream its events back; until told to stop."""
     sandbox.die_with_parent()
+    # Ctrl-C reaches the whole process group: the parent handles it and stops us cleanly, so a
+    # worker must not die mid-frame with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() == 1:  # the parent died before we asked to die with it
         return
     while True:

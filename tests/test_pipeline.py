@@ -245,3 +245,26 @@ def test_cached_results_equal_fresh_ones_and_skip_the_run(tmp_path: Path) -> Non
     statuses = {(m["original"], m["replacement"]): m["status"] for m in clamp["mutants"]}
     assert statuses[("hi", "None")] == "killed"  # survived before: the new assert tries x > hi
     assert statuses[(">", ">=")] == "survived"  # x == hi is still never tried
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testaudit", "audit", "--tasks", "HumanEval/3*", "--workers", "2",
+         "--no-html", "--no-cache", "--no-triage", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    deadline = time.monotonic() + 60
+    while _stored_results(out) < 20 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted: results so far are in the session store" in err
+    assert "Traceback" not in err
+    assert _stored_results(out) >= 20
+    time.sleep(0.5)
+    assert not [pid for pid in workers if process_alive(pid)]
