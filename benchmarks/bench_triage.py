@@ -1,30 +1,37 @@
-"""Triage all of HumanEval's survivors and print what it proves, and what it costs.
+"""Triage all of HumanEval's survivors (or another dataset's) and print what it proves, and what it costs.
 
-    python benchmarks/bench_triage.py [--workers N] [--tasks GLOB] [--no-recheck]
+    python benchmarks/bench_triage.py [--dataset FILE] [--suite base|plus] [--limit N]
+                                      [--workers N] [--tasks GLOB] [--no-recheck]
 
 Runs the suites (no triage), then the triage stage alone, timed: wall seconds, and CPU seconds of
 the worker processes and their sandbox children. Prints survivors, confirmed (with a reproduced
 witness), unconfirmed, no_coverage, inputs per task and the suggested tests, then re-checks every
 suggested test here, independently of the stage that verified it: each task's set must pass on
-the reference and kill every confirmed survivor, and each survivor's own test must fail on it.
-Never asserts a time: machines are noisy.
+the reference and kill every confirmed survivor, and each survivor's own test must fail on it
+(assertions run in this process, as the trusted benchmarks' own tests would; a stdin/stdout case
+runs the program in a child interpreter). Never asserts a time: machines are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
 import builtins
+import json
 import os
 import resource
 import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import unittest
 from pathlib import Path
 
 from testaudit.pipeline import RunConfig, run
-from testaudit.records import UNDETECTED, MutantStatus, TaskAudit
+from testaudit.records import UNDETECTED, MutantStatus, SuiteKind, TaskAudit
 from testaudit.store import FILENAME, Store
+from testaudit.suites import same_output
 from testaudit.triage import StageConfig, TriageSettings, run_stage
 
 
@@ -44,6 +51,7 @@ def passes(program: str, entry_point: str, test: str, seconds: float = 2.0) -> b
     try:
         exec(compile(program, "<program>", "exec"), namespace)
         namespace["candidate"] = namespace[entry_point]
+        namespace["self"] = unittest.TestCase()  # for BigCodeBench's self.assert... lines
         exec(compile(test, "<suggested test>", "exec"), namespace)
     except _Late:
         return None
@@ -54,12 +62,28 @@ def passes(program: str, entry_point: str, test: str, seconds: float = 2.0) -> b
     return True
 
 
+def case_passes(program: str, case: str, seconds: float = 10.0) -> bool | None:
+    """Does a stdin/stdout case {input, output} pass against the program? None if it hangs."""
+    given = json.loads(case)
+    try:
+        done = subprocess.run([sys.executable, "-c", program], input=given["input"], text=True,
+                              capture_output=True, timeout=seconds, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return done.returncode == 0 and same_output(done.stdout, given["output"])
+
+
 def recheck(audit: TaskAudit) -> tuple[int, int]:
     """(checks that hold, checks made) for one task's suggested tests."""
     task, ok, made = audit.task, 0, 0
+    stdio = task.suite_kind is SuiteKind.STDIO
+
+    def check(program: str, test: str) -> bool | None:
+        return case_passes(program, test) if stdio else passes(program, task.entry_point, test)
+
     for test in audit.suggested_tests:
         made += 1
-        ok += passes(task.source, task.entry_point, test) is True
+        ok += check(task.source, test) is True
     for mutant in audit.mutants:
         result = audit.outcome(mutant)
         if result.status not in UNDETECTED or result.witness is None:
@@ -67,9 +91,9 @@ def recheck(audit: TaskAudit) -> tuple[int, int]:
         program = mutant.apply(task.source)
         if result.suggested_test:
             made += 1
-            ok += passes(program, task.entry_point, result.suggested_test) is False
+            ok += check(program, result.suggested_test) is False
         made += 1  # the task's set kills it
-        ok += any(passes(program, task.entry_point, t) is False for t in audit.suggested_tests)
+        ok += any(check(program, t) is False for t in audit.suggested_tests)
     return ok, made
 
 
@@ -80,14 +104,17 @@ def _cpu() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="humaneval")
+    parser.add_argument("--suite", choices=("base", "plus"), default="base")
+    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--tasks", action="append", default=[])
     parser.add_argument("--seconds", type=float, default=TriageSettings.seconds)
     parser.add_argument("--no-recheck", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        config = RunConfig(dataset="humaneval", tasks=tuple(args.tasks), workers=args.workers,
-                           out=Path(out), html=False, cache_dir=None, triage=False)
+        config = RunConfig(dataset=args.dataset, suite=args.suite, limit=args.limit, tasks=tuple(args.tasks),
+                           workers=args.workers, out=Path(out), html=False, cache_dir=None, triage=False)
         summary = run(config)
         store = Store(Path(out) / FILENAME)
         cpu, started = _cpu(), time.perf_counter()

@@ -13,7 +13,8 @@ from testaudit.report.atomic import write_atomic
 # Bump when the entry layout changes: old entries are then simply never found.
 # 1: first version.
 # 2: entries carry the triage's results and the task's message.
-CACHE_FORMAT = 2
+# 3: EvalPlus, BigCodeBench and stdin/stdout tasks are triaged in their own form (witnesses, tests).
+CACHE_FORMAT = 3
 DEFAULT_DIR = Path(".testaudit-cache")
 
 

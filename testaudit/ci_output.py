@@ -65,17 +65,23 @@ def write_log(summary: AuditSummary, violations: list[Violation], stream: TextIO
         for mutant in _survivors(audit):
             stream.write(f"  survivor {survivor_line(audit, mutant)}\n")
             if audit.outcome(mutant).suggested_test:
-                stream.write(f"    kill it with: {audit.outcome(mutant).suggested_test}\n")
+                test = _indent(audit.outcome(mutant).suggested_test, "      ")
+                stream.write(f"    kill it with: {test}\n")
         if audit.suggested_tests:
             stream.write("  paste into the task's tests to kill every confirmed survivor:\n")
             for line in audit.suggested_tests:
-                stream.write(f"    {line}\n")
+                stream.write(f"    {_indent(line, '    ')}\n")
     for reason in grouped.get(None, []):
         stream.write(f"FAIL dataset: {reason}\n")
     failing = len([t for t in grouped if t is not None])
     verdict = "fails" if violations else "passes"
     stream.write(f"gate {verdict}: {failing} of {len(summary.tasks)} tasks fail; dataset score "
                  f"{_pct(summary.score.mutation_score)}, {summary.confirmed_wrong} confirmed wrong\n")
+
+
+def _indent(test: str, pad: str) -> str:
+    """A test's later lines indented like its first (EvalPlus tests and oracle asserts have several)."""
+    return test.replace("\n", "\n" + pad)
 
 
 def junit_xml(summary: AuditSummary, violations: list[Violation]) -> bytes:

@@ -40,7 +40,8 @@ def _guard(fn):
         except Exception as exc:
             if os.environ.get("TESTAUDIT_DEBUG"):
                 raise
-            raise _Failure(f"internal error: {type(exc).__name__}: {exc} "
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise _Failure(f"internal error: {type(exc).__name__}: {first} "
                            "(set TESTAUDIT_DEBUG=1 for the traceback)", EXIT_INTERNAL) from exc
 
     wrapper.__name__ = fn.__name__

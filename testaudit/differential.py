@@ -6,15 +6,20 @@ The functions here run inside sandbox children (see children.py): they call task
 from __future__ import annotations
 
 import builtins
+import json
 import math
 import random
 import signal
 import time
-from dataclasses import dataclass
+import unittest
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from testaudit import suites
 from testaudit.children import CallTimeout, Send
 from testaudit.inputs import Input, fresh, is_plain
 from testaudit.preconditions import Oracle, compile_oracle
+from testaudit.suggest import EVALPLUS_INPUT, read_evalplus_input
 
 TEXT_LIMIT = 300
 # Failures that say more about resources than about results: a mutant that is slower or recurses
@@ -128,12 +133,47 @@ def same(expected: object, actual: object, atol: float) -> bool:
         return False
 
 
-def agree(expected: Outcome, actual: Outcome, atol: float, judge: Oracle | None = None,
+# How suggested tests are written and checked, by suite kind (see suggest.py).
+PYTHON, UNITTEST, EVALPLUS, STDIO = "python", "unittest", "evalplus", "stdio"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How results are compared, and suggested tests run, for one task. pickleable: in the plans.
+
+    `style` PYTHON and UNITTEST: `same` with `atol`; EVALPLUS: as EvalPlus judges outputs (its
+    tolerance and special oracles, `suites.evalplus_same`); STDIO: the result is what the program
+    wrote to stdout, compared as judges do (`suites.same_output`).
+    """
+
+    atol: float = 1e-6
+    style: str = PYTHON
+    entry_point: str = ""
+    family: str = "humaneval"  # EvalPlus: which special oracles apply
+    task_id: str = ""  # EvalPlus: which of its JSON-to-tuple conversions apply to an input
+
+    def same(self, inp: Input | None, expected: object, actual: object) -> bool:
+        if self.style == EVALPLUS:
+            args = fresh(inp.args) if inp is not None else ()
+            return suites.evalplus_same(self.entry_point, self.family, self.atol, args, expected, actual)
+        if self.style == STDIO:
+            return type(actual) is str and type(expected) is str and suites.same_output(actual, expected)
+        return same(expected, actual, self.atol)
+
+    def describe(self, outcome: Outcome) -> str:
+        """For witnesses: a stdin program's output as the text it wrote, else `Outcome.describe`."""
+        if self.style == STDIO and outcome.kind == "value" and type(outcome.value) is str:
+            return short(outcome.value)
+        return outcome.describe()
+
+
+def agree(expected: Outcome, actual: Outcome, compare: float | Comparison, judge: Oracle | None = None,
           inp: Input | None = None) -> bool | None:
     """Do two outcomes agree? None when `actual` is inconclusive (timeout, resources).
 
-    With an oracle (`judge`, for tasks with several right answers), a returned value agrees when
-    the oracle accepts it for the input, whatever the reference returned.
+    `compare` is a Comparison, or an atol for Python's == with float tolerance. With an oracle
+    (`judge`, for tasks with several right answers), a returned value agrees when the oracle
+    accepts it for the input, whatever the reference returned.
     """
     if not actual.conclusive:
         return None
@@ -141,7 +181,9 @@ def agree(expected: Outcome, actual: Outcome, atol: float, judge: Oracle | None 
         return expected.kind == actual.kind and expected.error == actual.error
     if judge is not None and inp is not None:
         return judge(fresh(inp.args), fresh(inp.kwargs), actual.value)
-    return same(expected.value, actual.value, atol)
+    if isinstance(compare, Comparison):
+        return compare.same(inp, expected.value, actual.value)
+    return same(expected.value, actual.value, compare)
 
 
 def load_judge(oracle: str | None, reference: str, entry_point: str, seed: int) -> Oracle | None:
@@ -153,11 +195,27 @@ def load_judge(oracle: str | None, reference: str, entry_point: str, seed: int) 
     return compile_oracle(oracle, function, namespace)
 
 
-def load_program(source: str, filename: str, entry_point: str, seed: int) -> tuple[dict, object]:
-    """Run a program in a fresh namespace, as the suite would: (namespace, entry point)."""
+def stdin_program(code: object) -> Callable[[str], str]:
+    """A stdin/stdout program as a function: stdin text -> stdout text, a fresh run each call."""
+
+    def run(given: str) -> str:
+        return suites.run_with_stdin(code, {"__name__": "__main__", "__builtins__": builtins}, given)
+
+    return run
+
+
+def load_program(source: str, filename: str, entry_point: str, seed: int,
+                 stdio: bool = False) -> tuple[dict, object]:
+    """Run a program in a fresh namespace, as the suite would: (namespace, entry point).
+
+    With `stdio`, the program reads stdin: it is compiled, not run, and the "entry point" is
+    `stdin_program` of it (its namespace is empty).
+    """
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     random.seed(seed)
     code = compile(source, filename, "exec", dont_inherit=True)
+    if stdio:
+        return namespace, stdin_program(code)
     exec(code, namespace)
     function = namespace.get(entry_point)
     if not callable(function):
@@ -176,7 +234,7 @@ class DiffPlan:
     expected: tuple[Outcome, ...]
     call_timeout: float
     cpu_budget: float  # for the whole run over the inputs
-    atol: float
+    compare: Comparison
     seed: int
     reference: str = ""  # the reference program, where an oracle is defined
     oracle: str | None = None  # see preconditions.TaskRules
@@ -194,7 +252,8 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
     """
     try:
         judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
-        _, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed)
+        _, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
+                                   plan.compare.style == STDIO)
     except BaseException as exc:
         send(("broken", describe_error(exc)))
         return
@@ -209,11 +268,11 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
         left = plan.cpu_budget - (time.process_time() - started)
         outcome = call(function, inp, min(plan.call_timeout, max(left, 0.005)), seed)
         tried += 1
-        verdict = agree(plan.expected[index], outcome, plan.atol, judge, inp)
+        verdict = agree(plan.expected[index], outcome, plan.compare, judge, inp)
         if verdict is None:
             inconclusive += 1
         elif not verdict:
-            found.append((index, outcome.describe()))
+            found.append((index, plan.compare.describe(outcome)))
         now = time.process_time()
         if found and first_found is None:
             first_found = now
@@ -236,34 +295,86 @@ class VerifyPlan:
     filename: str
     entry_point: str
     inputs: tuple[tuple[int, Input, Outcome], ...]  # (index, input, expected) to re-run
-    assertions: tuple[str, ...]
+    assertions: tuple[str, ...]  # suggested tests, written in `compare.style` (see suggest.py)
     candidate_name: str  # the name the assertions call: "candidate" for HumanEval checks
     call_timeout: float
-    atol: float
+    compare: Comparison
     seed: int
     reference: str = ""
     oracle: str | None = None
+    # EvalPlus: the reference's outcome on each assertion's input, to judge its input form
+    expected: tuple[Outcome | None, ...] = field(default_factory=tuple)
 
 
 def verify_body(plan: VerifyPlan, send: Send) -> None:
     """Child body. Frames: ("broken", message) or ("rerun", index, disagrees, actual text) per input,
-    then ("assert", position, passed) per assertion, then ("end", None)."""
+    then ("assert", position, passed) per assertion (passed: True, False, or None when it neither
+    passes nor fails), then ("end", None)."""
     try:
         judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
-        namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed)
+        namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
+                                           plan.compare.style == STDIO)
     except BaseException as exc:
         send(("broken", describe_error(exc)))
         return
     seed = reseed(plan.source, plan.seed)
     for index, inp, expected in plan.inputs:
         outcome = call(function, inp, plan.call_timeout, seed)
-        verdict = agree(expected, outcome, plan.atol, judge, inp)
-        send(("rerun", index, verdict is False, outcome.describe()))
+        verdict = agree(expected, outcome, plan.compare, judge, inp)
+        send(("rerun", index, verdict is False, plan.compare.describe(outcome)))
     scope = dict(namespace)
     scope[plan.candidate_name] = function
+    if plan.compare.style == UNITTEST:  # the suggested lines are TestCase assertions
+        scope["self"] = unittest.TestCase()
     for position, text in enumerate(plan.assertions):
-        send(("assert", position, run_assertion(text, scope, plan.call_timeout, plan.seed)))
+        expected = plan.expected[position] if position < len(plan.expected) else None
+        send(("assert", position, check_test(plan, text, expected, scope, function, judge, seed)))
     send(("end", None))
+
+
+def check_test(plan: VerifyPlan, text: str, expected: Outcome | None, scope: dict, function: object,
+               judge: Oracle | None, seed: int | None) -> bool | None:
+    """Run one suggested test in the form its style gives it: True passes, False fails, else None.
+
+    An EvalPlus test has two forms, the input line (an argument list for the dataset) and the
+    assertion: it passes when both pass and fails when both fail.
+    """
+    style = plan.compare.style
+    if style == STDIO:
+        return _stdio_case(text, function, plan.call_timeout, seed)
+    verdicts = []
+    if style == EVALPLUS and text.startswith(EVALPLUS_INPUT):
+        verdicts.append(_evalplus_input(text, expected, function, plan, judge, seed))
+    if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+        verdicts.append(run_assertion(text, scope, plan.call_timeout, plan.seed))
+    if verdicts and all(v is True for v in verdicts):
+        return True
+    if verdicts and all(v is False for v in verdicts):
+        return False
+    return None
+
+
+def _stdio_case(text: str, function: object, timeout: float, seed: int | None) -> bool | None:
+    """A stdin/stdout case {"input", "output"}: does the program's output match?"""
+    try:
+        case = json.loads(text)
+        given, want = case["input"], case["output"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    outcome = call(function, Input((given,)), timeout, seed)
+    if not outcome.conclusive:
+        return None
+    return outcome.kind == "value" and suites.same_output(outcome.value, want)
+
+
+def _evalplus_input(text: str, expected: Outcome | None, function: object, plan: VerifyPlan,
+                    judge: Oracle | None, seed: int | None) -> bool | None:
+    """The input line of an EvalPlus test, read back as EvalPlus reads its JSON: is it judged right?"""
+    args = read_evalplus_input(text, plan.compare.task_id)
+    if args is None or expected is None:
+        return None
+    inp = Input(tuple(args))
+    return agree(expected, call(function, inp, plan.call_timeout, seed), plan.compare, judge, inp)
 
 
 def run_assertion(text: str, scope: dict, timeout: float, seed: int) -> bool | None:

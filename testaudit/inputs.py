@@ -34,6 +34,17 @@ def is_plain(value: object, depth: int = 0) -> bool:
     return False
 
 
+def opaque_type(value: object, depth: int = 0) -> str:
+    """The name of the first type inside `value` that makes it not plain data (for messages)."""
+    kind = type(value)
+    if depth < _MAX_DEPTH and kind in (list, tuple, set, frozenset, dict):
+        items = [x for pair in value.items() for x in pair] if kind is dict else list(value)
+        for item in items:
+            if not is_plain(item, depth + 1):
+                return opaque_type(item, depth + 1)
+    return kind.__name__
+
+
 def fresh(value: object) -> object:
     """A copy of plain data that the callee may mutate freely: a cheap deepcopy."""
     kind = type(value)

@@ -7,8 +7,10 @@ import hashlib
 import itertools
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -170,7 +172,8 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
         if task.status is not TaskStatus.OK:
             continue
         try:
-            audit.mutants = generate(task, operators)
+            with _sigint_deferred():
+                audit.mutants = generate(task, operators)
         except GenerationError as exc:
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
@@ -192,6 +195,24 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
             job = TaskJob(task, rest)
             plan.jobs.append(job)
             yield job
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C while libcst works: it turns a KeyboardInterrupt raised inside its visitors
+    into an error of its own, and the interrupt must stay an interrupt (exit 130, --resume)."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: signals cannot reach us here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
 
 
 def _counted(jobs: Iterator[TaskJob], progress: Progress) -> Iterator[TaskJob]:

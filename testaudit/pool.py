@@ -6,6 +6,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import multiprocess
@@ -37,6 +38,22 @@ def worker_main(conn, settings: ExecSettings) -> None:
             job.run(settings, conn.send)
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Spawn workers with SIGINT ignored: an ignored signal stays ignored across exec, and
+    Python then installs no KeyboardInterrupt handler, so Ctrl-C cannot hit a worker that is
+    still importing (the parent stops the workers itself)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass
 class _Worker:
     process: object
@@ -63,7 +80,7 @@ class PoolExecutor(Executor):
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
-        with hash_seed(str(self.settings.seed)):
+        with hash_seed(str(self.settings.seed)), _sigint_ignored():
             process = self.context.Process(
                 target=worker_main, args=(child, self.settings), daemon=True
             )

@@ -193,6 +193,20 @@ class EvalPlusCheck:
         return bool(exact)
 
 
+def evalplus_same(entry_point: str, family: str, atol: float, args: Any, expected: Any, actual: Any) -> bool:
+    """Would EvalPlus accept `actual` where the reference returned `expected`? (for triage)
+
+    A fresh check per input: the tolerance is the task's atol, or 1e-6 when that is 0 and the
+    expected output is a float (EvalPlus's rule, without its carry-over to later inputs).
+    """
+    if family == "mbpp" and entry_point in MBPP_OUTPUT_NOT_NONE:
+        expected = expected is not None  # what _compute_oracle keeps for these tasks
+    try:
+        return EvalPlusCheck(entry_point, family, atol)(actual, expected, args)
+    except Exception:  # EvalPlus asserts: a comparison that raises is a failed input
+        return False
+
+
 def _contract_checker(prepared: PreparedTask, namespace: dict) -> Callable | None:
     source = prepared.task.metadata.get("contract_check")
     if not source:
@@ -405,8 +419,12 @@ def _restore_fd0(saved: int | None) -> None:
         os.close(saved)
 
 
-def _run_program(code: types.CodeType, namespace: dict, given: str, number: int) -> str:
-    """Exec the program with `given` on stdin; what it wrote to stdout."""
+def run_with_stdin(code: types.CodeType, namespace: dict, given: str) -> str:
+    """Exec the program with `given` on stdin; what it wrote to stdout.
+
+    Raises what the program raises, except SystemExit with status 0 or None: exit(0) ends a
+    program normally, as under a judge. Also used by triage to run a program on new inputs.
+    """
     data = given.encode("utf-8")
     sink = _Sink()
     stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
@@ -417,10 +435,8 @@ def _run_program(code: types.CodeType, namespace: dict, given: str, number: int)
     try:
         exec(code, namespace)
     except SystemExit as exc:
-        if exc.code not in (None, 0):  # exit(0) ends a program normally, as under a judge
-            raise SuiteFailure(_short(f"test {number}: the program exited with status {exc.code!r}")) from exc
-    except BaseException as exc:
-        raise SuiteFailure(_short(f"test {number}: {_exception(exc, code.co_filename)}")) from exc
+        if exc.code not in (None, 0):
+            raise
     finally:
         sys.stdin, sys.stdout = saved
         _restore_fd0(fd0)
@@ -429,6 +445,16 @@ def _run_program(code: types.CodeType, namespace: dict, given: str, number: int)
     except (ValueError, OSError):
         pass
     return sink.getvalue().decode("utf-8", "replace")
+
+
+def _run_program(code: types.CodeType, namespace: dict, given: str, number: int) -> str:
+    """Exec the program with `given` on stdin; what it wrote to stdout, or SuiteFailure."""
+    try:
+        return run_with_stdin(code, namespace, given)
+    except SystemExit as exc:
+        raise SuiteFailure(_short(f"test {number}: the program exited with status {exc.code!r}")) from exc
+    except BaseException as exc:
+        raise SuiteFailure(_short(f"test {number}: {_exception(exc, code.co_filename)}")) from exc
 
 
 def _token_equal(got: str, want: str) -> bool:

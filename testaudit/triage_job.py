@@ -26,6 +26,11 @@ from pathlib import Path
 from testaudit import children, coverage_map, sandbox
 from testaudit.candidates import Candidate
 from testaudit.differential import (
+    EVALPLUS,
+    PYTHON,
+    STDIO,
+    UNITTEST,
+    Comparison,
     DiffPlan,
     Outcome,
     VerifyPlan,
@@ -39,7 +44,7 @@ from testaudit.differential import (
     verify_body,
 )
 from testaudit.execute import Emit, Event, ExecSettings
-from testaudit.inputs import Generator, Input, Recorder, is_plain
+from testaudit.inputs import Generator, Input, Recorder, is_plain, opaque_type
 from testaudit.preconditions import TaskRules, compile_check, compile_oracle, parameters, source_for
 from testaudit.records import (
     CandidateResult,
@@ -50,7 +55,16 @@ from testaudit.records import (
     SuiteKind,
     Task,
 )
-from testaudit.suggest import assertion, callee, greedy_cover, oracle_assertion
+from testaudit.stdin_inputs import StdinGenerator
+from testaudit.suggest import (
+    assertion,
+    callee,
+    evalplus_input,
+    evalplus_test,
+    greedy_cover,
+    oracle_assertion,
+    stdio_case,
+)
 
 MIN_PROGRAM_S, MAX_PROGRAM_S = 0.1, 1.0
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
@@ -108,6 +122,19 @@ class TriageJob:
         given = self.task.metadata.get("atol")
         return float(given) if isinstance(given, int | float) and given > 0 else self.settings.atol
 
+    @property
+    def comparison(self) -> Comparison:
+        """How this task's suite compares results, which triage follows (see differential.py)."""
+        task = self.task
+        if task.suite_kind is SuiteKind.INPUTS:
+            given = task.metadata.get("atol")
+            atol = float(given) if isinstance(given, int | float) and given > 0 else 0.0
+            return Comparison(atol, EVALPLUS, task.entry_point,
+                              str(task.metadata.get("oracle", "humaneval")), task.task_id)
+        if task.suite_kind is SuiteKind.STDIO:
+            return Comparison(self.atol, STDIO)
+        return Comparison(self.atol, UNITTEST if task.suite_kind is SuiteKind.UNITTEST else PYTHON)
+
     def run(self, exec_settings: ExecSettings, emit: Emit) -> None:
         """Worker entry point. Never raises: a bug of ours becomes a "triage_error" event."""
         try:
@@ -129,12 +156,15 @@ class Explored:
     expected: list[Outcome] = field(default_factory=list)
     slowest: float = 0.0  # CPU seconds of the reference's slowest kept call
     skipped: int = 0  # suite calls whose arguments are not plain data
+    opaque: list[str] = field(default_factory=list)  # types of the reference's non-plain results
+    traced: bool = False  # the suite's run under coverage reported back (else it took too long)
     names: list[str] | None = None  # the entry point's parameters, for oracle assertions
 
 
 def _explore_body(job: TriageJob, prepared: sandbox.PreparedTask, path: str, seed: int,
                   send: children.Send) -> None:
     task = job.task
+    stdio = task.suite_kind is SuiteKind.STDIO
     started = time.process_time()  # the budget covers the traced suite run too
     code = sandbox.compile_program(task.source, path)
     recorder = Recorder(task.entry_point, path, job.settings.max_inputs)
@@ -143,39 +173,51 @@ def _explore_body(job: TriageJob, prepared: sandbox.PreparedTask, path: str, see
     send(("suite", passed, failure, sorted(executed), recorder.skipped))
     if not passed:
         return
-    namespace, function = load_program(task.source, path, task.entry_point, seed)
-    send(("params", parameters(function)))
+    namespace, function = load_program(task.source, path, task.entry_point, seed, stdio)
+    send(("params", None if stdio else parameters(function)))
     seed = reseed(task.source, seed)
-    check = compile_check(source_for(job.rules.precondition, task.metadata.get("contract")),
-                          function, namespace)
-    judge = compile_oracle(job.rules.oracle, function, namespace)
-    # The suite's own inputs (and the dataset's extra ones that meet the precondition): the
+    rules = (None, None) if stdio else (
+        compile_check(source_for(job.rules.precondition, task.metadata.get("contract")), function, namespace),
+        compile_oracle(job.rules.oracle, function, namespace))
+    check, judge = rules
+    compare = job.comparison
+    # The suite's own inputs (and the dataset's extra ones, all that meet the precondition): the
     # reference may raise on them (a suite may expect it), but must behave the same way twice.
     # They bound the time limit of every generated input.
     limit = 5 * job.suite_seconds + 0.5
-    extra = [inp for inp in _extra_inputs(task) if check is None or check(inp.args, inp.kwargs)]
-    originals, last = [], time.process_time()
-    for inp in [*recorder.inputs, *extra]:
+    seeds = [inp for inp in _dataset_inputs(task, recorder.inputs, job.settings.max_inputs)
+             if check is None or check(inp.args, inp.kwargs)]
+    originals, opaque, last = [], set(), time.process_time()
+    for inp in seeds:
         first, second = call(function, inp, limit, seed), call(function, inp, limit, seed)
-        if (first.conclusive and agree(first, second, job.atol) and sendable(inp, first)
+        if not sendable(inp, first):
+            opaque.add(opaque_type(first.value))
+        elif (first.conclusive and agree(first, second, compare, None, inp)
                 and _accepted(judge, inp, first)):
             originals.append((inp, first))
         if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
             send(("inputs", []))
             last = time.process_time()
     slowest = max((o.seconds for _, o in originals), default=0.0)
+    send(("opaque", sorted(opaque)))
     send(("inputs", originals))
-    _grow(job, function, (check, judge), originals, seed, send,
-          min(1.0, max(0.005, 20 * slowest)), started)
+    _grow(job, function, rules, originals, seed, send, min(1.0, max(0.005, 20 * slowest)), started)
 
 
-def _extra_inputs(task: Task) -> list[Input]:
-    """More inputs the dataset itself holds (EvalPlus: the other suite's argument lists)."""
-    found = []
-    for args in task.metadata.get("extra_inputs") or ():
-        if isinstance(args, list | tuple) and is_plain(tuple(args)):
-            found.append(Input(tuple(args)))
-    return found
+def _dataset_inputs(task: Task, recorded: list[Input], cap: int) -> list[Input]:
+    """The inputs to start from: the suite's calls (recorded), then the ones the dataset holds:
+    EvalPlus's argument lists of both suites (the audited one's own, then the other's: more
+    chances for a witness), the stdin texts of stdin/stdout cases. Each once, at most `cap`."""
+    found: dict[str, Input] = {}
+    given = [*(task.metadata.get("inputs") or ()), *(task.metadata.get("extra_inputs") or ())]
+    if task.suite_kind is SuiteKind.STDIO:
+        given = [[case[0]] for case in task.metadata.get("cases") or ()]
+    for inp in [*recorded, *(Input(tuple(a)) for a in given if isinstance(a, list | tuple))]:
+        if len(found) >= cap:
+            break
+        if is_plain(inp.args) and is_plain(inp.kwargs):
+            found.setdefault(inp.text, inp)
+    return list(found.values())
 
 
 def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
@@ -188,9 +230,11 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     """Generate inputs until the count or CPU budget is spent; send the in-domain ones."""
     settings = job.settings
     check, judge = rules
+    compare = job.comparison
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
-    generator = Generator([inp for inp, _ in originals], rng, job.task.source)
+    kind = StdinGenerator if job.task.suite_kind is SuiteKind.STDIO else Generator
+    generator = kind([inp for inp, _ in originals], rng, job.task.source)
     seen = {inp.text for inp, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     for inp in generator:
@@ -210,7 +254,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
             continue
-        if not agree(first, call(function, inp, min(limit, left), seed), job.atol):
+        if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
             continue
         generator.keep(inp)
         batch.append((inp, first))
@@ -242,9 +286,11 @@ def explore(job: TriageJob, prepared: sandbox.PreparedTask, settings: ExecSettin
             # No line at all means the suite ran another copy of the program (or coverage
             # failed): then nothing is known, which is not the same as nothing covered.
             found.executed = set(lines) if passed and lines else None
-            found.failure, found.skipped = failure, skipped
+            found.failure, found.skipped, found.traced = failure, skipped, True
         elif kind == "inputs":
             arrived.extend(frame[1])
+        elif kind == "opaque":
+            found.opaque = frame[1]
     # Preference order: closest to the suite's own inputs, then shortest, then first found.
     order = sorted(range(len(arrived)), key=lambda i: (arrived[i][0].distance, len(arrived[i][0].text), i))
     found.inputs = [arrived[i][0] for i in order]
@@ -282,7 +328,7 @@ def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSet
          workdir: str, budget_s: float) -> None:
     plan = DiffPlan(subject.source, subject.filename, job.task.entry_point, tuple(explored.inputs),
                     tuple(explored.expected), _call_timeout(explored), budget_s,
-                    job.atol, settings.seed, job.task.source, job.rules.oracle)
+                    job.comparison, settings.seed, job.task.source, job.rules.oracle)
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
     child = children.fork(lambda send: diff_body(plan, send), settings, workdir)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
@@ -304,12 +350,28 @@ class Verified:
 
 
 def test_for(job: TriageJob, explored: Explored, index: int) -> str | None:
-    """The assertion, in the suite's style, that the reference's result on this input is right."""
-    name = callee(job.task.suite_kind, job.task.entry_point)
-    inp = explored.inputs[index]
+    """The test, in the suite's style, that the reference's result on this input is right:
+    an assertion (HumanEval, MBPP), a TestCase assertion (BigCodeBench), an argument list and
+    an assertion (EvalPlus), a new {input, output} case (stdin/stdout)."""
+    task, inp, expected = job.task, explored.inputs[index], explored.expected[index]
+    style = job.comparison.style
+    if style == STDIO:
+        if expected.kind != "value" or type(expected.value) is not str or type(inp.args[0]) is not str:
+            return None
+        return stdio_case(inp.args[0], expected.value)
+    name = callee(task.suite_kind, task.entry_point)
     if job.rules.oracle:
-        return oracle_assertion(inp, explored.names, job.rules.oracle, name)
-    return assertion(inp, explored.expected[index].value, name, job.atol)
+        text = oracle_assertion(inp, explored.names, job.rules.oracle, name)
+        if style != EVALPLUS or text is None:
+            return text
+        line = evalplus_input(task.task_id, inp)
+        return f"{line}\n{text}" if line else None
+    if expected.kind != "value":
+        return None  # the reference raises here (an input of the suite): no value to assert
+    if style == EVALPLUS:
+        return evalplus_test(inp, expected.value, task.task_id, task.entry_point,
+                             job.comparison.family, job.comparison.atol)
+    return assertion(inp, expected.value, name, job.atol, style=style)
 
 
 def _own_assertion(subject: Subject, job: TriageJob, explored: Explored) -> tuple[str, int] | None:
@@ -321,35 +383,50 @@ def _own_assertion(subject: Subject, job: TriageJob, explored: Explored) -> tupl
     return None
 
 
+def _expected_for(asserts: list[str], explored: Explored, index_of: dict[str, int]) -> tuple:
+    """The reference's outcome on each assertion's input (EvalPlus judges its input form by it)."""
+    return tuple(explored.expected[index_of[t]] if t in index_of else None for t in asserts)
+
+
+def witness_input(job: TriageJob, inp: Input) -> str:
+    """The input as a witness shows it: the arguments as in a call, or a stdin program's text."""
+    if job.task.suite_kind is SuiteKind.STDIO and len(inp.args) == 1 and type(inp.args[0]) is str:
+        return inp.args[0]
+    return inp.text
+
+
 def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
-           settings: ExecSettings, workdir: str) -> Verified:
+           settings: ExecSettings, workdir: str, index_of: dict[str, int]) -> Verified:
     """Re-run the best disagreeing inputs and the assertions on the program, in a fresh child."""
     best = sorted(subject.disagree)[:WITNESS_TRIES]
+    compare = job.comparison
     plan = VerifyPlan(
         subject.source, subject.filename, job.task.entry_point,
         tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
         callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
-        job.atol, settings.seed, job.task.source, job.rules.oracle)
+        compare, settings.seed, job.task.source, job.rules.oracle,
+        _expected_for(asserts, explored, index_of))
     found = Verified()
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
     child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "rerun" and frame[2] and found.witness is None:
             index = frame[1]
-            found.witness = {"input": explored.inputs[index].text,
-                             "expected": explored.expected[index].describe(), "actual": frame[3]}
+            found.witness = {"input": witness_input(job, explored.inputs[index]),
+                             "expected": compare.describe(explored.expected[index]), "actual": frame[3]}
         elif frame[0] == "assert" and frame[2] is False:
             found.failed.add(asserts[frame[1]])
     return found
 
 
-def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored,
-                         settings: ExecSettings, workdir: str, path: str) -> set[str]:
+def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored, settings: ExecSettings,
+                         workdir: str, path: str, index_of: dict[str, int]) -> set[str]:
     if not asserts:
         return set()
     plan = VerifyPlan(job.task.source, path, job.task.entry_point, (), tuple(asserts),
                       callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
-                      job.atol, settings.seed)
+                      job.comparison, settings.seed, job.task.source, job.rules.oracle,
+                      _expected_for(asserts, explored, index_of))
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
     child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
     frames = children.frames(child, max(budget, settings.reference_timeout_s / 4), budget)
@@ -446,11 +523,11 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
         if subject.kind == "mutant":  # the draft tests that should kill it: check that they do
             asserts += [t for t, i in draft.items() if i in subject.disagree and t != mine]
         tried[subject.ident] = asserts
-        verified[subject.ident] = verify(subject, asserts, job, explored, settings, workdir)
+        verified[subject.ident] = verify(subject, asserts, job, explored, settings, workdir, index_of)
         if mine:
             own[subject.ident] = mine
     everything = sorted({t for ts in tried.values() for t in ts})
-    good = passing_on_reference(everything, job, explored, settings, workdir, path)
+    good = passing_on_reference(everything, job, explored, settings, workdir, path, index_of)
     own = {k: v for k, v in own.items() if v in good and v in verified[k].failed}
     # The final set: greedy cover over what was verified (passes on the reference, fails on the
     # confirmed survivor), so every test offered is one that was run both ways.
@@ -528,10 +605,20 @@ def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, st
 def _note(job: TriageJob, explored: Explored) -> str | None:
     if explored.executed is None and explored.failure:
         return f"triage: the reference failed its suite under tracing: {explored.failure}"
-    if job.task.suite_kind is SuiteKind.STDIO and not explored.inputs:
-        return ("triage: a stdin/stdout program has no function to call with new inputs, so no "
-                "survivor could be confirmed")
-    if not explored.inputs:
-        return (f"triage: the suite passes no plain-data arguments to {job.task.entry_point}, "
-                "so no survivor could be confirmed")
-    return None
+    if explored.inputs:
+        return None
+    if not explored.traced:
+        return ("triage: the reference's suite did not finish under coverage tracing (out of "
+                "time, or the process died), so no survivor could be confirmed")
+    why = f"the suite passes no plain-data arguments to {job.task.entry_point}"
+    if job.task.suite_kind is SuiteKind.STDIO:
+        why = "the reference gives no output on its tests' inputs that is the same twice"
+    elif explored.opaque:
+        # Only plain data may leave a sandbox child, be compared there and appear in a test.
+        why = (f"the reference's results on the suite's inputs are not plain data "
+               f"({', '.join(explored.opaque[:3])})")
+    elif explored.skipped:
+        calls = "call of {} passes" if explored.skipped == 1 else "calls of {} pass"
+        why = (f"the suite's {explored.skipped} {calls.format(job.task.entry_point)} objects that "
+               "are not plain data (such as DataFrames or files)")
+    return f"triage: {why}, so no survivor could be confirmed"

@@ -28,8 +28,8 @@ def by_id(path: Path, **options) -> dict:
     [
         ("mbpp_tasks.jsonl", "mbpp", SuiteKind.ASSERTS, 3, 2),
         ("mbpp_sanitized.json", "mbpp-sanitized", SuiteKind.ASSERTS, 3, 1),
-        ("evalplus_tasks.jsonl", "evalplus", SuiteKind.INPUTS, 4, 1),
-        ("bigcodebench_tasks.jsonl", "bigcodebench", SuiteKind.UNITTEST, 3, 3),
+        ("evalplus_tasks.jsonl", "evalplus", SuiteKind.INPUTS, 5, 1),
+        ("bigcodebench_tasks.jsonl", "bigcodebench", SuiteKind.UNITTEST, 4, 3),
         ("stdio_tasks.jsonl", "stdio", SuiteKind.STDIO, 4, 2),
         ("apps_tasks.jsonl", "apps", SuiteKind.STDIO, 3, 2),
     ],
