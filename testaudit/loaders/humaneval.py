@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import warnings
 
+from testaudit.loaders.common import error_task
 from testaudit.loaders.jsonl import Record
-from testaudit.records import Origin, SuiteKind, Task, TaskStatus
+from testaudit.records import Origin, SuiteKind, Task
 
 REQUIRED = frozenset({"task_id", "prompt", "canonical_solution", "test", "entry_point"})
-
-
-def error_task(record: Record, path: str, task_id: str | None, message: str) -> Task:
-    return Task(
-        task_id=task_id or f"{path}:{record.line}",
-        entry_point="",
-        source="",
-        test="",
-        solution_start=0,
-        solution_end=0,
-        origin=Origin(path, record.line),
-        status=TaskStatus.ERROR,
-        message=f"{path}:{record.line}: {message}",
-    )
 
 
 def check_fields(data: dict, fields: frozenset[str]) -> str | None:
