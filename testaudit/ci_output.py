@@ -119,6 +119,13 @@ def _escape(text: str, property_: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_ else text
 
 
+def _repo_path(path: str) -> str:
+    """GitHub attaches annotations by path relative to the checkout ($GITHUB_WORKSPACE)."""
+    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return path if relative.startswith("..") else relative
+
+
 def github_annotations(summary: AuditSummary, violations: list[Violation]) -> list[str]:
     """`::error file=...,line=...::message` at the dataset file's line of each failing task."""
     audits = {a.task.task_id: a for a in summary.tasks}
@@ -129,7 +136,7 @@ def github_annotations(summary: AuditSummary, violations: list[Violation]) -> li
             out.append(f"::error title=testaudit::{_escape(message)}")
             continue
         origin = audits[task_id].task.origin
-        where = f"file={_escape(origin.path, True)},line={origin.line}," if origin else ""
+        where = f"file={_escape(_repo_path(origin.path), True)},line={origin.line}," if origin else ""
         title = _escape(f"testaudit: {task_id}", True)
         out.append(f"::error {where}title={title}::{_escape(message)}")
     return out

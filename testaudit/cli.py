@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from testaudit import __version__
-from testaudit.errors import NothingTestedError, TestauditError
+from testaudit.errors import NothingTestedError, TestauditError, UsageError
 from testaudit.loaders import FORMAT_NAMES, SUITES
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -208,6 +208,11 @@ def gate(**kw) -> None:
     config_file = config_file or gating.find_config(start) or gating.find_config(Path.cwd())
     policy = gating.policy_from_pyproject(config_file) if config_file else gating.GatePolicy()
     policy = policy.merged(cli_policy)
+    if not gating.has_thresholds(policy) and not baseline_file:
+        # A gate without a threshold would pass any benchmark: that is a configuration error.
+        raise UsageError("gate: no threshold set; give --min-score, --max-confirmed-wrong, "
+                         "--max-survivors, --dataset-min-score or --dataset-max-confirmed-wrong, "
+                         "a [tool.testaudit] table in pyproject.toml, or --baseline")
     baseline = gating.read_baseline(baseline_file) if baseline_file else None
     summary = _run_audit(kw)
     violations = gating.should_fail(summary, policy, baseline, executed(summary))

@@ -244,6 +244,18 @@ class DiffPlan:
     after_found: float = 0.05
 
 
+SAFETY = 3.0
+
+
+def _counts(plan: DiffPlan) -> tuple[int, int]:
+    """How many inputs the CPU budget buys, and how many more after a first disagreement, at
+    the reference's median cost per call rounded up to a power of two (so that a few percent
+    of timing noise between runs does not change the counts)."""
+    costs = sorted(getattr(o, "seconds", 0.0) for o in plan.expected) or [0.0]
+    per_call = 2.0 ** math.ceil(math.log2(max(costs[len(costs) // 2], 2e-6)))
+    return max(20, int(plan.cpu_budget / per_call)), max(1, int(plan.after_found / per_call))
+
+
 def diff_body(plan: DiffPlan, send: Send) -> None:
     """Child body: run the program on every input; send the indices where it disagrees.
 
@@ -263,9 +275,11 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
     found: list[tuple[int, str]] = []
     inconclusive = tried = 0
     first_found: float | None = None
+    max_tried, after_found = _counts(plan)
+    found_at: int | None = None
     for index, inp in enumerate(plan.inputs):
         # No call may run past the budget: one cut short is inconclusive, never a disagreement.
-        left = plan.cpu_budget - (time.process_time() - started)
+        left = SAFETY * plan.cpu_budget - (time.process_time() - started)
         outcome = call(function, inp, min(plan.call_timeout, max(left, 0.005)), seed)
         tried += 1
         verdict = agree(plan.expected[index], outcome, plan.compare, judge, inp)
@@ -275,9 +289,12 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
             found.append((index, plan.compare.describe(outcome)))
         now = time.process_time()
         if found and first_found is None:
-            first_found = now
-        stop = (inconclusive >= plan.max_inconclusive or now - started > plan.cpu_budget
-                or (first_found is not None and now - first_found > plan.after_found))
+            first_found, found_at = now, tried
+        # Counts, not clocks, decide where a run stops: two runs try the same inputs. The CPU
+        # budget x SAFETY only guards against inputs far costlier than the reference's own.
+        stop = (inconclusive >= plan.max_inconclusive or tried >= max_tried
+                or now - started > SAFETY * plan.cpu_budget
+                or (found_at is not None and tried - found_at >= after_found))
         if stop or now - last > 0.05:
             send(("batch", tried, found))
             found, last = [], now

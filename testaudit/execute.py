@@ -328,9 +328,15 @@ def _run_job(prepared, mutants, settings, workdir, emit, batch) -> None:
         child.stop()
         return
     budget = settings.budget(reference.suite_seconds)
+    # On a slow task (its budget is mostly the reference's own time), mutants that really end
+    # can need about the budget; one that times out gets a second try at twice the budget, so
+    # that its verdict does not flip with a few percent of CPU noise. On fast tasks the budget
+    # is the constant, hundreds of times what an ending mutant needs: no second try.
+    retry = budget - settings.timeout_constant_s > settings.timeout_constant_s
+    second_try: set[str] = set()
     index = 0
     while True:
-        index = _drain(child, mutants, index, budget, batch)
+        index = _drain(child, mutants, index, budget, batch, second_try if retry else None)
         child.stop()
         if index >= len(mutants):
             return
@@ -344,14 +350,24 @@ def _run_job(prepared, mutants, settings, workdir, emit, batch) -> None:
             return
 
 
-def _drain(child: _Child, mutants, index: int, budget: float, batch: _Batcher) -> int:
-    """Collect verdicts from one child until it is done, times out, dies or is damaged."""
+def _drain(child: _Child, mutants, index: int, budget: float, batch: _Batcher,
+           second_try: set[str] | None) -> int:
+    """Collect verdicts from one child until it is done, times out, dies or is damaged.
+
+    With `second_try` (a slow task), a mutant that times out is tried again by a fresh child
+    (the index returned is its own) with twice the budget; the set holds those mutants.
+    """
     while index < len(mutants):
-        frame = child.frames.read(budget)
         mutant = mutants[index]
+        retrying = second_try is not None and mutant.id in second_try
+        limit = budget * 2 if retrying else budget
+        frame = child.frames.read(limit)
         if frame is _Frames.TIMEOUT:
+            if second_try is not None and not retrying:
+                second_try.add(mutant.id)
+                return index  # a fresh child tries it again, with twice the budget
             batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                                   f"exceeded its time budget of {budget:.3g} s", budget))
+                                   f"exceeded its time budget of {limit:.3g} s", limit))
             return index + 1
         if frame is _Frames.EOF:
             status = child.reap()

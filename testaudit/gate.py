@@ -30,6 +30,10 @@ class GatePolicy:
         return replace(self, **changes)
 
 
+def has_thresholds(policy: GatePolicy) -> bool:
+    return any(getattr(policy, f.name) is not None for f in fields(policy))
+
+
 @dataclass(frozen=True)
 class Violation:
     task_id: str | None  # None: the dataset as a whole
@@ -66,11 +70,15 @@ def policy_from_pyproject(path: Path) -> GatePolicy:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the config ({getattr(exc, 'strerror', None) or exc})") from exc
     table = data.get("tool", {}).get("testaudit", {})
     values: dict = {}
     for key, value in table.items():
         if key not in _KEYS:
-            continue  # other settings of ours may live in the same table
+            # A typo must not silently switch a threshold off.
+            raise UsageError(f"{path}: [tool.testaudit] field '{key}': unknown; expected one of "
+                             f"{', '.join(sorted(_KEYS))}")
         name = _KEYS[key]
         is_score = name.endswith("score")
         ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -150,6 +158,11 @@ def should_fail(summary: AuditSummary, policy: GatePolicy,
             continue
         if audit.status is TaskStatus.ERROR:
             violations.append(Violation(task_id, audit.message or "the task cannot be run"))
+            continue
+        if audit.reference is not None and not audit.reference.suite_calls_entry_point:
+            # Whatever the thresholds, a suite that never calls the program tests nothing.
+            violations.append(Violation(task_id, f"the suite never calls {audit.task.entry_point}: "
+                                                 "it passes a candidate that always raises"))
             continue
         if base is not None:
             reasons = _ratchet_reasons(audit, base)

@@ -125,7 +125,10 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
       f"({score.undetected} of {score.scored} scored mutants pass all tests)\n")
     for audit in summary.tasks:
         if audit.status is not TaskStatus.OK or audit.message:
-            w(f"  {audit.status.value} {audit.task.task_id}: {audit.message}\n")
+            message = audit.message or ""
+            # A record too damaged to have an id is named by its file:line, as its message is.
+            named = message if message.startswith(audit.task.task_id) else f"{audit.task.task_id}: {message}"
+            w(f"  {audit.status.value} {named}\n")
     weak = sorted(
         (a for a in summary.tasks if a.score.mutation_score is not None and a.score.undetected),
         key=lambda a: (a.score.mutation_score, -a.score.undetected, a.task.task_id),

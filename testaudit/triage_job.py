@@ -17,6 +17,7 @@ suggested assertion) runs in a forked, hardened child (children.py) under CPU-ti
 
 from __future__ import annotations
 
+import math
 import random
 import tempfile
 import time
@@ -67,6 +68,7 @@ from testaudit.suggest import (
 )
 
 MIN_PROGRAM_S, MAX_PROGRAM_S = 0.1, 1.0
+SAFETY = 3.0  # input generation stops at its count; its CPU budget x SAFETY is only a net
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
 
@@ -201,7 +203,19 @@ def _explore_body(job: TriageJob, prepared: sandbox.PreparedTask, path: str, see
     slowest = max((o.seconds for _, o in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
-    _grow(job, function, rules, originals, seed, send, min(1.0, max(0.005, 20 * slowest)), started)
+    costs = sorted(o.seconds for _, o in originals) or [0.0]
+    _grow(job, function, rules, originals, seed, send, min(1.0, max(0.005, 20 * slowest)), started,
+          _max_tries(job.settings, costs[len(costs) // 2]))
+
+
+def _max_tries(settings, per_call_cost: float) -> int:
+    """How many inputs to try: a count, not a clock, so that two runs try the same inputs.
+
+    The count is what the CPU budget buys at two reference calls per try, with the median
+    call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
+    wobble by a few percent between runs; the rounded one moves only at a power of two."""
+    per_call = 2.0 ** math.ceil(math.log2(max(per_call_cost, 2e-6)))
+    return max(50, min(5 * settings.max_inputs, int(settings.seconds / (2 * per_call))))
 
 
 def _dataset_inputs(task: Task, recorded: list[Input], cap: int) -> list[Input]:
@@ -226,8 +240,11 @@ def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
 
 
 def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]], seed: int | None,
-          send: children.Send, limit: float, started: float) -> None:
-    """Generate inputs until the count or CPU budget is spent; send the in-domain ones."""
+          send: children.Send, limit: float, started: float, max_tries: int) -> None:
+    """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
+
+    The CPU budget is only a safety net here (three times --triage-seconds), for references
+    whose calls on generated inputs cost far more than on the suite's own."""
     settings = job.settings
     check, judge = rules
     compare = job.comparison
@@ -239,8 +256,8 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     for inp in generator:
         now = time.process_time()
-        spent = now - started > settings.seconds
-        if spent or kept >= settings.max_inputs or tries >= 5 * settings.max_inputs:
+        spent = now - started > SAFETY * settings.seconds
+        if spent or kept >= settings.max_inputs or tries >= max_tries:
             break
         tries += 1
         text = inp.text
@@ -249,7 +266,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
         seen.add(text)
         if check is not None and not check(inp.args, inp.kwargs):
             continue
-        left = max(settings.seconds - (now - started), 0.005)
+        left = max(SAFETY * settings.seconds - (now - started), 0.005)
         first = call(function, inp, min(limit, left), seed)
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):

@@ -205,3 +205,20 @@ def test_budget_rounds_the_reference_time_up_to_a_power_of_two() -> None:
     assert settings.budget(0.1316) == settings.budget(0.1390) == pytest.approx(10 * 0.25 + 0.1)
     assert settings.budget(16e-6) == pytest.approx(10 * 2 ** -15 + 0.1)
     assert settings.budget(0.0) == pytest.approx(0.1)
+
+
+def test_a_slow_task_gives_a_timed_out_mutant_a_second_try_at_twice_the_budget() -> None:
+    # The reference burns 20 ms of CPU per call (2 calls: budget 10 x 0.0625 + 0.05 = 0.675 s).
+    prompt = "import time\n\ndef inc(x):\n    \"\"\"x + 1, slowly\"\"\"\n"
+    solution = ("    t = time.process_time()\n    while time.process_time() - t < 0.02:\n        pass\n"
+                "    return x + 1\n")
+    source = prompt + solution
+    task = Task("t/slow", "inc", source, TEST, len(prompt), len(source))
+    # 0.5 s per call: 1.0 s in all, past one budget but within two: a verdict, not a timeout.
+    slower = make_mutant(task, "0.5", original="0.02")
+    endless = make_mutant(task, "1e9", original="0.02")
+    events = list(SerialExecutor(ExecSettings()).run([TaskJob(task, (slower, endless))]))
+    results = {r.mutant_id: r for e in events if e.kind == "results" for r in e.payload}
+    assert results[slower.id].status is MutantStatus.SURVIVED
+    assert results[endless.id].status is MutantStatus.TIMEOUT
+    assert results[endless.id].detail == "exceeded its time budget of 1.35 s"

@@ -104,6 +104,9 @@ def test_pyproject_thresholds_and_their_errors(tmp_path: Path) -> None:
     config.write_text("[tool.testaudit]\nmin-score = 80\n")
     with pytest.raises(UsageError, match="field 'min-score': expected a number between 0 and 1"):
         policy_from_pyproject(config)
+    config.write_text("[tool.testaudit]\nmin-scor = 0.5\n")  # a typo must not switch it off
+    with pytest.raises(UsageError, match="field 'min-scor': unknown"):
+        policy_from_pyproject(config)
 
 
 def test_junit_has_one_failing_testcase_per_failing_task() -> None:
@@ -147,9 +150,30 @@ def test_gate_command_exit_codes(tmp_path: Path) -> None:
     assert run(cli, [*args, "--min-score", "0.5"]).exit_code == 0
     assert run(cli, [*args, "--min-score", "2"]).exit_code == 2
     assert run(cli, ["gate", str(FIXTURES / "not_a_dataset.txt")]).exit_code == 2
-    nothing = run(cli, ["gate", weak, "--tasks", "weak/broken_add", "--out", str(tmp_path / "n")])
+    nothing = run(cli, ["gate", weak, "--tasks", "weak/broken_add", "--out", str(tmp_path / "n"),
+                        "--min-score", "0.5"])
     assert nothing.exit_code == 1 and "no mutant ran" in nothing.output
+    # A gate without any threshold would pass anything: a usage error, before any work.
+    unset = run(cli, ["gate", weak, "--tasks", "weak/clamp", "--out", str(tmp_path / "u")])
+    assert unset.exit_code == 2 and "no threshold set" in unset.output
+    # A suite that never calls its entry point fails the gate whatever the thresholds.
+    idle = run(cli, ["gate", weak, "--tasks", "weak/never_called", "--out", str(tmp_path / "i"),
+                     "--max-survivors", "100"])
+    assert idle.exit_code == 1 and "the suite never calls double" in idle.output
+    missing = run(cli, [*args, "--config", str(tmp_path / "nope.toml")])
+    assert missing.exit_code == 2 and "cannot read the config" in missing.output
     baseline = tmp_path / "o" / "results.json"
     assert json.loads(baseline.read_text())["tasks"][0]["task_id"] == "weak/clamp"
     ratchet = run(cli, [*args, "--min-score", "0.9", "--baseline", str(baseline)])
     assert ratchet.exit_code == 0, ratchet.output  # not weaker than the baseline
+
+
+def test_github_annotation_paths_are_relative_to_the_workspace(tmp_path: Path, monkeypatch) -> None:
+    summary = _summary(_audit("bad", [S], line=3))
+    task = summary.tasks[0].task
+    absolute = str(tmp_path / "bench" / "tasks.jsonl")
+    summary.tasks[0].task = Task(task.task_id, task.entry_point, task.source, task.test,
+                                 task.solution_start, task.solution_end, origin=Origin(absolute, 3))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    (line,) = ci_output.github_annotations(summary, should_fail(summary, GatePolicy(min_score=0.5)))
+    assert line.startswith("::error file=bench/tasks.jsonl,line=3,")

@@ -96,3 +96,24 @@ def test_damaged_gzip_is_refused(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(DatasetError, match="damaged gzip file"):
         load(str(path))
+
+
+def test_a_duplicate_task_id_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    line = (FIXTURES / "weak_tasks.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "dup.jsonl"
+    path.write_text(f"{line}\n{line}\n")
+    first, second = load(str(path)).tasks
+    assert first.status is TaskStatus.OK
+    assert second.status is TaskStatus.ERROR
+    assert second.message == f"{path}:2: field 'task_id': duplicate 'weak/clamp' (first at line 1)"
+    assert second.task_id != first.task_id
+
+
+def test_a_test_without_check_is_an_error_not_a_broken_reference(tmp_path: Path) -> None:
+    record = json.loads((FIXTURES / "weak_tasks.jsonl").read_text().splitlines()[0])
+    record["test"] = "x = 1\n"
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (task,) = load(str(path)).tasks
+    assert task.status is TaskStatus.ERROR
+    assert task.message == f"{path}:1: field 'test' defines no check(candidate) function"

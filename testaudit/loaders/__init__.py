@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from testaudit.errors import DatasetError
 from testaudit.loaders import bigcodebench, evalplus, humaneval, mbpp, stdio
 from testaudit.loaders.common import LoadOptions
 from testaudit.loaders.jsonl import Record, read_records
-from testaudit.records import Dataset, Task
+from testaudit.records import Dataset, Task, TaskStatus
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "SUITES", "Format", "LoadOptions", "load", "detect"]
 
@@ -94,7 +95,25 @@ def load(spec: str, format: str | None = None, options: LoadOptions | None = Non
     tasks = FORMATS[chosen].tasks_from(records, str(path), options)
     if not tasks:
         raise DatasetError(str(path), None, "holds no tasks")
-    return Dataset(dataset_name(spec), str(path), chosen, tuple(tasks), FORMATS[chosen].reference)
+    return Dataset(dataset_name(spec), str(path), chosen, tuple(_unique(tasks, str(path))),
+                   FORMATS[chosen].reference)
+
+
+def _unique(tasks: list[Task], path: str) -> list[Task]:
+    """A task id seen before becomes an error task: ids name pages, cache entries, mutants."""
+    first_line: dict[str, int] = {}
+    out = []
+    for task in tasks:
+        line = task.origin.line if task.origin else 0
+        if task.task_id in first_line:
+            message = (f"{path}:{line}: field 'task_id': duplicate '{task.task_id}' "
+                       f"(first at line {first_line[task.task_id]})")
+            task = dataclasses.replace(task, task_id=f"{task.task_id} (line {line})",
+                                       status=TaskStatus.ERROR, message=message)
+        else:
+            first_line[task.task_id] = line
+        out.append(task)
+    return out
 
 
 def _first_object(path: Path, records: list[Record]) -> Record:

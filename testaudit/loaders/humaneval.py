@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import warnings
 
 from testaudit.loaders.common import error_task
@@ -50,6 +51,9 @@ def task_from(record: Record, path: str) -> Task:
     if not source.endswith("\n"):
         source += "\n"
     problem = syntax_problem(source, "canonical_solution") or syntax_problem(data["test"], "test")
+    if not problem and not _defines_check(data["test"]):
+        # Without check(candidate) the suite cannot run at all: the task is in error, not broken.
+        problem = "field 'test' defines no check(candidate) function"
     if problem:
         return error_task(record, path, task_id, problem)
     return Task(
@@ -62,3 +66,9 @@ def task_from(record: Record, path: str) -> Task:
         suite_kind=SuiteKind.CHECK,
         origin=Origin(path, record.line),
     )
+
+
+def _defines_check(test: str) -> bool:
+    tree = ast.parse(test)
+    return any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "check"
+               for node in tree.body)
