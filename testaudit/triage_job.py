@@ -68,7 +68,10 @@ from testaudit.suggest import (
 )
 
 MIN_PROGRAM_S, MAX_PROGRAM_S = 0.1, 1.0
-SAFETY = 3.0  # input generation stops at its count; its CPU budget x SAFETY is only a net
+SAFETY = 1.5  # input generation stops at its count; its CPU budget x SAFETY is only a net
+# What one try costs besides the reference's two calls (mutating, copying, checking, sending),
+# measured on HumanEval: counted in, so that the count and not the safety net ends generation.
+TRY_OVERHEAD_S = 2e-4
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
 
@@ -215,7 +218,8 @@ def _max_tries(settings, per_call_cost: float) -> int:
     call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
     wobble by a few percent between runs; the rounded one moves only at a power of two."""
     per_call = 2.0 ** math.ceil(math.log2(max(per_call_cost, 2e-6)))
-    return max(50, min(5 * settings.max_inputs, int(settings.seconds / (2 * per_call))))
+    per_try = 2 * per_call + TRY_OVERHEAD_S
+    return max(50, min(5 * settings.max_inputs, int(settings.seconds / per_try)))
 
 
 def _dataset_inputs(task: Task, recorded: list[Input], cap: int) -> list[Input]:
