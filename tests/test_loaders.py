@@ -117,3 +117,9 @@ def test_a_test_without_check_is_an_error_not_a_broken_reference(tmp_path: Path)
     (task,) = load(str(path)).tasks
     assert task.status is TaskStatus.ERROR
     assert task.message == f"{path}:1: field 'test' defines no check(candidate) function"
+
+
+def test_a_utf8_bom_is_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "weak_tasks.jsonl").read_bytes())
+    assert [t.task_id for t in load(str(path)).tasks][:2] == ["weak/clamp", "weak/count_down"]

@@ -25,7 +25,7 @@ def _text(path: Path) -> str:
         except (OSError, EOFError) as exc:
             raise DatasetError(str(path), None, f"damaged gzip file: {exc}") from exc
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a BOM (Windows editors write one) is not data
     except UnicodeDecodeError as exc:
         raise DatasetError(str(path), None, f"not UTF-8 text (byte {exc.start})") from exc
 
