@@ -63,7 +63,7 @@ class RunConfig:
 
 class Progress(Protocol):
     def start(self, tasks: int, mutants: int, kept: int) -> None: ...
-    def planned(self, mutants: int) -> None: ...
+    def planned(self, task_id: str, mutants: int) -> None: ...
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
 
@@ -72,7 +72,7 @@ class _Silent:
     def start(self, tasks: int, mutants: int, kept: int) -> None:
         pass
 
-    def planned(self, mutants: int) -> None:
+    def planned(self, task_id: str, mutants: int) -> None:
         pass
 
     def event(self, event: Event) -> None:
@@ -218,7 +218,7 @@ def _sigint_deferred() -> Iterator[None]:
 def _counted(jobs: Iterator[TaskJob], progress: Progress) -> Iterator[TaskJob]:
     """Tell the progress display about each job's mutants as the job is planned."""
     for job in jobs:
-        progress.planned(len(job.mutants))
+        progress.planned(job.task.task_id, len(job.mutants))
         yield job
 
 

@@ -24,6 +24,7 @@ class TerminalProgress:
         self.total = self.done = self.killed = self.survived = self.timeout = 0
         self.tasks = self.tasks_done = 0
         self.finished: set[str] = set()
+        self.per_task: dict[str, int] = {}  # planned mutants, to drop those of broken tasks
         self.started = self.last = time.monotonic()
 
     def start(self, tasks: int, mutants: int, kept: int) -> None:
@@ -31,9 +32,10 @@ class TerminalProgress:
         self.started = self.last = time.monotonic()
         self._line(f"auditing {tasks} tasks (mutants to judge are counted as each task is planned)")
 
-    def planned(self, mutants: int) -> None:
+    def planned(self, task_id: str, mutants: int) -> None:
         self.total += mutants
         self.tasks += 1
+        self.per_task[task_id] = mutants
 
     def event(self, event: Event) -> None:
         if event.kind == "results":
@@ -45,6 +47,9 @@ class TerminalProgress:
                     self.survived += 1
                 elif result.status is MutantStatus.TIMEOUT:
                     self.timeout += 1
+        elif event.kind == "reference" and not event.payload.passed:
+            # A broken task's mutants are never run: they leave the count to judge.
+            self.total -= self.per_task.pop(event.payload.task_id, 0)
         elif event.kind == "done":
             self.finished.add(event.payload)  # a set: a retried task reports done twice
             self.tasks_done = len(self.finished)
