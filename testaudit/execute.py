@@ -93,7 +93,7 @@ def _run_mutant(prepared: sandbox.PreparedTask, mutant: Mutant) -> MutantResult:
 
     program = mutant.apply(task.source)
     # Guard against the classic silent failure: a "survivor" that ran the reference.
-    if program == task.source or program[mutant.start :].find(mutant.replacement) != 0:
+    if program == task.source or not program.startswith(mutant.replacement, mutant.start):
         return result(MutantStatus.ERROR, "the mutation did not apply to the program")
     filename = f"<mutant {mutant.id}>"
     try:
@@ -270,7 +270,6 @@ def _death_reason(status: int) -> str:
 class _Batcher:
     """Sends results to the parent in small batches: per-mutant IPC would dominate."""
 
-    task_id: str
     emit: Emit
     pending: list[MutantResult] = field(default_factory=list)
     last: float = field(default_factory=time.monotonic)
@@ -296,7 +295,7 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
         emit(Event("error", (task.task_id, f"task does not compile: {exc}")))
         emit(Event("done", task.task_id))
         return
-    batch = _Batcher(task.task_id, emit)
+    batch = _Batcher(emit)
     with tempfile.TemporaryDirectory(prefix="testaudit-") as workdir:
         try:
             _run_job(prepared, job.mutants, settings, workdir, emit, batch)
@@ -307,7 +306,7 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
     emit(Event("done", task.task_id))
 
 
-def _measure_reference(prepared, mutants, settings, workdir, emit) -> tuple[_Child, ReferenceRun]:
+def _measure_reference(prepared, mutants, settings, workdir) -> tuple[_Child, ReferenceRun]:
     task = prepared.task
     child = _fork_child(prepared, mutants, 0, True, settings, workdir)
     frame = child.frames.read(settings.reference_timeout_s)
@@ -322,7 +321,7 @@ def _measure_reference(prepared, mutants, settings, workdir, emit) -> tuple[_Chi
 
 
 def _run_job(prepared, mutants, settings, workdir, emit, batch) -> None:
-    child, reference = _measure_reference(prepared, mutants, settings, workdir, emit)
+    child, reference = _measure_reference(prepared, mutants, settings, workdir)
     emit(Event("reference", reference))
     if not reference.passed:
         child.stop()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from testaudit.errors import UsageError
+from testaudit.loaders.jsonl import read_json
 from testaudit.records import UNDETECTED, AuditSummary, TaskAudit, TaskStatus
 
 EPSILON = 1e-6  # results.json rounds scores to 6 places: compare with that much slack
@@ -91,8 +91,8 @@ def policy_from_pyproject(path: Path) -> GatePolicy:
 
 def read_baseline(path: Path) -> dict[str, TaskBaseline]:
     """Per-task score and confirmed-wrong count from an earlier results.json."""
+    data = read_json(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         baseline = {}
         for task in data["tasks"]:
             confirmed = sum(1 for m in task["mutants"]
@@ -100,8 +100,6 @@ def read_baseline(path: Path) -> dict[str, TaskBaseline]:
             baseline[task["task_id"]] = TaskBaseline(task.get("mutation_score"), confirmed,
                                                      task.get("status", "ok"))
         return baseline
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the baseline ({exc.strerror})") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not a testaudit results.json baseline ({exc})") from exc
 

@@ -48,8 +48,16 @@ class _Offsets:
         return Position(line, offset - self.starts[line - 1] + 1)
 
 
-def _token_bounds(source: str, offsets: _Offsets) -> list[tuple[int, int]]:
-    """(start, end) offsets of every real token, to widen a textual diff to whole tokens."""
+@dataclass(frozen=True)
+class _Tokens:
+    """(start, end) offsets of every real token of a task's program, and their starts for
+    bisection: made once per task, used to widen each mutant's textual diff to whole tokens."""
+
+    bounds: list[tuple[int, int]]
+    starts: list[int]
+
+
+def _token_bounds(source: str, offsets: _Offsets) -> _Tokens:
     bounds = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -58,8 +66,8 @@ def _token_bounds(source: str, offsets: _Offsets) -> list[tuple[int, int]]:
                 continue
             bounds.append((offsets.offset(*tok.start), offsets.offset(*tok.end)))
     except (tokenize.TokenError, SyntaxError):
-        return []
-    return bounds
+        bounds = []
+    return _Tokens(bounds, [b[0] for b in bounds])
 
 
 _OPERATOR_CHARS = frozenset("<>=!+-*/%&|^~@")
@@ -74,7 +82,7 @@ def _joined(text: str, i: int) -> bool:
     return word or (a in _OPERATOR_CHARS and b in _OPERATOR_CHARS)
 
 
-def _minimal_span(source: str, mutated: str, tokens: list[tuple[int, int]]) -> _Span:
+def _minimal_span(source: str, mutated: str, table: _Tokens) -> _Span:
     """The smallest whole-token span of `source` whose replacement gives `mutated`."""
     limit = min(len(source), len(mutated))
     start = 0
@@ -92,7 +100,7 @@ def _minimal_span(source: str, mutated: str, tokens: list[tuple[int, int]]) -> _
                         or _joined(mutated, len(mutated) - tail)):
         tail -= 1
     end = len(source) - tail
-    starts = [b[0] for b in tokens]
+    tokens, starts = table.bounds, table.starts
     i = bisect.bisect_right(starts, start) - 1
     if start == end:
         before = [t for t in tokens[max(i - 1, 0) : i + 1] if t[1] == start and t[0] < start]

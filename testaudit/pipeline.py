@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import json
 import os
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +16,13 @@ from typing import Protocol
 
 from testaudit import __version__, results
 from testaudit.cache import DEFAULT_DIR as DEFAULT_CACHE
-from testaudit.cache import ResultCache, task_key
+from testaudit.cache import CachedTask, ResultCache, task_key
 from testaudit.errors import UsageError
 from testaudit.execute import Event, ExecSettings, Executor, TaskJob
 from testaudit.loaders import LoadOptions, load
 from testaudit.mutate import GenerationError, generate
 from testaudit.operators import select
+from testaudit.pool import PoolExecutor, sigint_handler
 from testaudit.records import (
     AuditSummary,
     Dataset,
@@ -62,14 +62,14 @@ class RunConfig:
 
 
 class Progress(Protocol):
-    def start(self, tasks: int, mutants: int, kept: int) -> None: ...
+    def start(self, tasks: int) -> None: ...
     def planned(self, task_id: str, mutants: int) -> None: ...
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
 
 
 class _Silent:
-    def start(self, tasks: int, mutants: int, kept: int) -> None:
+    def start(self, tasks: int) -> None:
         pass
 
     def planned(self, task_id: str, mutants: int) -> None:
@@ -126,27 +126,25 @@ def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: l
 @dataclass
 class _Plan:
     audits: dict[str, TaskAudit]
-    jobs: list[TaskJob]
     kept: int
     keys: dict[str, str] = field(default_factory=dict)  # task id -> cache key
     cached: set[str] = field(default_factory=set)  # task ids served from the cache
     messages: dict[str, str | None] = field(default_factory=dict)  # cached tasks' messages
 
 
-def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> bool:
+def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> CachedTask | None:
     """Fill a task from the cache when every mutant has a cached verdict; keep the store whole."""
     entry = cache.get(key) if cache is not None else None
     runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
     if entry is None or (entry.reference.passed and any(m.id not in entry.results for m in runnable)):
-        return False
+        return None
     results = tuple(entry.results[m.id] for m in runnable if m.id in entry.results)
     audit.results.update({r.mutant_id: r for r in results})
     audit.suggested_tests = list(entry.suggested_tests)
-    audit.message = entry.message
     store.add_reference(entry.reference)
     if results:
         store.add_results(results)
-    return True
+    return entry
 
 
 def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None = None,
@@ -156,7 +154,7 @@ def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None 
     The jobs come lazily, so that the pool runs the first tasks while later ones are still
     being mutated; the plan's audits, counts and cache keys are complete once they are drained.
     """
-    plan = _Plan({}, [], 0)
+    plan = _Plan({}, 0)
     for task in tasks:
         plan.audits[task.task_id] = TaskAudit(task, [], {}, status=task.status, message=task.message)
     return plan, _jobs(plan, tasks, operators, store, cache, run_material or {})
@@ -178,10 +176,10 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
         plan.keys[task.task_id] = key = task_key(task, run_material)
-        if task.task_id not in references and _from_cache(audit, cache, key, store):
+        entry = None if task.task_id in references else _from_cache(audit, cache, key, store)
+        if entry is not None:
             plan.cached.add(task.task_id)
-            plan.messages[task.task_id] = audit.message
-            audit.message = task.message
+            plan.messages[task.task_id] = entry.message  # set once the task's status is
             continue
         runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
         done = {m.id: stored[m.id] for m in runnable if m.id in stored}
@@ -192,9 +190,7 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
             continue
         rest = tuple(m for m in runnable if m.id not in done)
         if rest or reference is None:
-            job = TaskJob(task, rest)
-            plan.jobs.append(job)
-            yield job
+            yield TaskJob(task, rest)
 
 
 @contextmanager
@@ -202,17 +198,10 @@ def _sigint_deferred() -> Iterator[None]:
     """Hold Ctrl-C while libcst works: it turns a KeyboardInterrupt raised inside its visitors
     into an error of its own, and the interrupt must stay an interrupt (exit 130, --resume)."""
     received: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    except ValueError:  # not the main thread: signals cannot reach us here anyway
+    with sigint_handler(lambda signum, _frame: received.append(signum)):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            raise KeyboardInterrupt
+    if received:
+        raise KeyboardInterrupt
 
 
 def _counted(jobs: Iterator[TaskJob], progress: Progress) -> Iterator[TaskJob]:
@@ -267,8 +256,6 @@ def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
 def make_executor(config: RunConfig) -> Executor:
     """Always a pool, even of one worker: spawned workers get the fixed hash seed that makes
     set order, and so verdicts, repeatable. SerialExecutor is for in-process use by callers."""
-    from testaudit.pool import PoolExecutor
-
     return PoolExecutor(config.settings, config.workers)
 
 
@@ -291,7 +278,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names))
         first = next(jobs, None)
         if first is not None:  # a fully cached or resumed run needs no workers
-            progress.start(len(tasks), 0, plan.kept)
+            progress.start(len(tasks))
             with make_executor(config) as executor:
                 for event in executor.run(_counted(itertools.chain([first], jobs), progress)):
                     _record(event, store, plan.audits)

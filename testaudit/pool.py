@@ -39,13 +39,11 @@ def worker_main(conn, settings: ExecSettings) -> None:
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Spawn workers with SIGINT ignored: an ignored signal stays ignored across exec, and
-    Python then installs no KeyboardInterrupt handler, so Ctrl-C cannot hit a worker that is
-    still importing (the parent stops the workers itself)."""
+def sigint_handler(handler) -> Iterator[None]:
+    """Handle SIGINT with `handler` for the duration of the block, then restore the old one."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot reach us here anyway
         yield
         return
     try:
@@ -80,7 +78,10 @@ class PoolExecutor(Executor):
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
-        with hash_seed(str(self.settings.seed)), _sigint_ignored():
+        # Spawned with SIGINT ignored: an ignored signal stays ignored across exec and Python
+        # then installs no KeyboardInterrupt handler, so Ctrl-C cannot hit a worker that is
+        # still importing (the parent stops the workers itself).
+        with hash_seed(str(self.settings.seed)), sigint_handler(signal.SIG_IGN):
             process = self.context.Process(
                 target=worker_main, args=(child, self.settings), daemon=True
             )

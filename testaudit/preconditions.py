@@ -21,13 +21,13 @@ lines) is a precondition too.
 from __future__ import annotations
 
 import ast
-import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from testaudit.errors import UsageError
+from testaudit.loaders.jsonl import read_json
 
 Check = Callable[[tuple, dict], bool]
 Oracle = Callable[[tuple, dict, object], bool]
@@ -57,12 +57,7 @@ def rules_for(task_id: str, entry_point: str, sidecar: dict[str, TaskRules]) -> 
 
 def read_sidecar(path: Path) -> dict[str, TaskRules]:
     """task id -> its rules; a bad file or field is a one-line error naming it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    data = read_json(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a JSON object mapping task ids to preconditions")
     return {task_id: _rules(path, task_id, value) for task_id, value in data.items()}

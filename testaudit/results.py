@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from testaudit.errors import UsageError
+from testaudit.loaders.jsonl import read_json
 from testaudit.records import (
     AuditSummary,
     CandidateResult,
@@ -201,12 +202,7 @@ def _audit(data: dict) -> TaskAudit:
 
 def read(path: Path) -> AuditSummary:
     """An AuditSummary from a results.json; a damaged or foreign file is a one-line error."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"{path}: field 'schema': expected '{SCHEMA}', not a testaudit results file")
     try:

@@ -53,14 +53,6 @@ def harden(memory_cap: int, file_cap: int, workdir: str) -> None:
     warnings.simplefilter("ignore")
 
 
-class _Raiser(Exception):
-    """Raised by the deliberately broken candidate."""
-
-
-def _broken_candidate(*args, **kwargs):
-    raise _Raiser("testaudit: deliberately broken candidate")
-
-
 @dataclass
 class PreparedTask:
     """A task compiled once per process: its test code and its reference program."""
@@ -146,7 +138,7 @@ def run_suite(
             return True, None, namespace
         exec(program, namespace)
         if broken:
-            namespace[task.entry_point] = _broken_candidate
+            namespace[task.entry_point] = suites.broken_candidate
         if task.suite_kind is SuiteKind.CHECK:
             exec(prepared.test_code, namespace)
             namespace["check"](namespace[task.entry_point])

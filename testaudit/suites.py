@@ -38,7 +38,8 @@ class SuiteFailure(Exception):
     """The suite failed; str() is the one-line kill reason."""
 
 
-def _broken_candidate(*args: object, **kwargs: object) -> None:
+def broken_candidate(*args: object, **kwargs: object) -> None:
+    """Stands in for the entry point to check that a suite calls it at all."""
     raise RuntimeError("testaudit: deliberately broken candidate")
 
 
@@ -262,7 +263,7 @@ def run_inputs(prepared: PreparedTask, program: types.CodeType, namespace: dict,
         raise SuiteFailure(expected.failure)
     random.seed(prepared.seed)
     exec(program, namespace)
-    fn = _broken_candidate if broken else namespace[task.entry_point]
+    fn = broken_candidate if broken else namespace[task.entry_point]
     meta = task.metadata
     check = EvalPlusCheck(task.entry_point, meta.get("oracle", "humaneval"), meta.get("atol", 0.0))
     total = len(meta.get("inputs", ()))
@@ -365,7 +366,7 @@ def run_unittest(prepared: PreparedTask, program: types.CodeType, namespace: dic
     try:
         exec(program, scope)
         if broken:
-            scope[task.entry_point] = _broken_candidate
+            scope[task.entry_point] = broken_candidate
         exec(prepared.test_code, scope)
         cases = scope.get("TestCases")
         if not (isinstance(cases, type) and issubclass(cases, unittest.TestCase)):

@@ -27,8 +27,8 @@ class TerminalProgress:
         self.per_task: dict[str, int] = {}  # planned mutants, to drop those of broken tasks
         self.started = self.last = time.monotonic()
 
-    def start(self, tasks: int, mutants: int, kept: int) -> None:
-        self.tasks, self.total, self.done = 0, mutants, 0
+    def start(self, tasks: int) -> None:
+        self.tasks, self.total, self.done = 0, 0, 0
         self.started = self.last = time.monotonic()
         self._line(f"auditing {tasks} tasks (mutants to judge are counted as each task is planned)")
 

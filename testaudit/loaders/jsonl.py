@@ -1,4 +1,5 @@
-"""Read JSON Lines files (plain or gzip) into numbered records, keeping damaged lines as errors."""
+"""Read JSON Lines files (plain or gzip) into numbered records, keeping damaged lines as errors;
+and whole JSON files (results, baselines, sidecars) with one-line errors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from testaudit.errors import DatasetError
+from testaudit.errors import DatasetError, UsageError
+
+
+def read_json(path: Path) -> object:
+    """A whole JSON file; unreadable or invalid is a one-line UsageError naming file and line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UsageError(f"{path}{line}: not valid JSON ({getattr(exc, 'msg', exc)})") from exc
 
 
 @dataclass(frozen=True)
