@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import AuditSummary, TaskStatus
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import MutantStatus, TaskStatus
 
 

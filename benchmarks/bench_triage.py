@@ -28,11 +28,14 @@ import time
 import unittest
 from pathlib import Path
 
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig, TriageSettings
+from testaudit.pipeline import run
 from testaudit.records import UNDETECTED, MutantStatus, SuiteKind, TaskAudit
+from testaudit.run.pool import PoolExecutor
 from testaudit.store import FILENAME, Store
-from testaudit.suites import same_output
-from testaudit.triage import StageConfig, TriageSettings, run_stage
+from testaudit.suites.stdio import same_output
+from testaudit.triage import StageConfig, run_stage
+from testaudit.triage.task import run_job as triage_job
 
 
 class _Late(BaseException):
@@ -120,7 +123,8 @@ def main() -> None:
         cpu, started = _cpu(), time.perf_counter()
         try:
             stage = StageConfig(TriageSettings(seconds=args.seconds), config.settings, args.workers)
-            run_stage(summary.tasks, stage, store)
+            run_stage(summary.tasks, stage, store,
+                      lambda n: PoolExecutor(config.settings, n, triage_job))
         finally:
             store.close()
         wall, cpu = time.perf_counter() - started, _cpu() - cpu

@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from testaudit.pipeline import RunConfig, run  # noqa: E402
+from testaudit.config import RunConfig  # noqa: E402
+from testaudit.pipeline import run  # noqa: E402
 from testaudit.records import AuditSummary  # noqa: E402
 from testaudit.report.html import write_html  # noqa: E402
 from testaudit.report.stryker import write_stryker  # noqa: E402

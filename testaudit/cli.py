@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from testaudit import __version__
-from testaudit.errors import NothingTestedError, TestauditError, UsageError
-from testaudit.loaders import FORMAT_NAMES, SUITES
+from testaudit.errors import NothingTestedError, TestauditError, ThresholdError, UsageError
+from testaudit.load import FORMAT_NAMES, SUITES
 
-EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 128 + 2  # the shell's code for a process ended by SIGINT
 
 
 class _Failure(click.ClickException):
@@ -34,7 +34,7 @@ def _guard(fn):
         except KeyboardInterrupt:
             click.echo("\ninterrupted: results so far are in the session store; "
                        "rerun with --resume to continue", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
         except Exception as exc:
@@ -42,7 +42,7 @@ def _guard(fn):
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             raise _Failure(f"internal error: {type(exc).__name__}: {first} "
-                           "(set TESTAUDIT_DEBUG=1 for the traceback)", EXIT_INTERNAL) from exc
+                           "(set TESTAUDIT_DEBUG=1 for the traceback)", TestauditError.exit_code) from exc
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -114,9 +114,7 @@ def audit(**kw) -> None:
 
 def _config(kw: dict):
     """The audit options (shared by `audit` and `gate`) as a RunConfig."""
-    from testaudit.execute import ExecSettings
-    from testaudit.pipeline import RunConfig
-    from testaudit.triage import TriageSettings
+    from testaudit.config import ExecSettings, RunConfig, TriageSettings
 
     settings = ExecSettings(timeout_factor=kw["timeout_factor"],
                             timeout_constant_s=kw["timeout_constant"],
@@ -134,7 +132,7 @@ def _config(kw: dict):
 
 def _run_audit(kw: dict):
     from testaudit.pipeline import out_dir, run
-    from testaudit.terminal import TerminalProgress, print_summary
+    from testaudit.report.terminal import TerminalProgress, print_summary
 
     config = _config(kw)
     summary = run(config, TerminalProgress())
@@ -145,7 +143,7 @@ def _run_audit(kw: dict):
 @cli.command()
 def operators() -> None:
     """List the mutation operators, each with an example."""
-    from testaudit.operators import OPERATORS
+    from testaudit.mutate import OPERATORS
 
     for op in OPERATORS:
         before, after = (" ".join(s.split()) for s in op.example)
@@ -160,11 +158,11 @@ def operators() -> None:
 @_guard
 def report(results_file: Path, out: Path | None) -> None:
     """Render the HTML report and mutation-report.json from a stored results.json."""
-    from testaudit import results
     from testaudit.report.html import STRYKER_FILE, write_html
     from testaudit.report.stryker import write_stryker
+    from testaudit.store import results_json
 
-    summary = results.read(results_file)
+    summary = results_json.read(results_file)
     target = out or results_file.parent
     write_stryker(summary, target / STRYKER_FILE)
     index = write_html(summary, target)
@@ -196,8 +194,8 @@ def gate(**kw) -> None:
     Exit codes: 0 all thresholds hold; 1 a threshold is violated (or nothing was tested);
     2 usage or input error; 3 internal error.
     """
-    from testaudit import ci_output
-    from testaudit import gate as gating
+    from testaudit.gate import ci_output
+    from testaudit.gate import policy as gating
     from testaudit.pipeline import executed
 
     cli_policy = gating.GatePolicy(kw.pop("min_score"), kw.pop("max_confirmed_wrong"),
@@ -221,7 +219,7 @@ def gate(**kw) -> None:
     if junit:
         ci_output.write_junit(summary, violations, junit)
     if violations:
-        sys.exit(EXIT_THRESHOLD)
+        sys.exit(ThresholdError.exit_code)
 
 
 # `gate` takes every `audit` option too: one audit, then the thresholds.

@@ -31,7 +31,21 @@ class StoreError(UsageError):
     """A session store we cannot use (another schema, another dataset)."""
 
 
+class ThresholdError(TestauditError):
+    """The gate's thresholds do not hold: exit code 1."""
+
+    exit_code = 1
+
+
 class NothingTestedError(TestauditError):
     """A run in which no mutant ran: never a success."""
 
     exit_code = 1
+
+
+class FieldError(Exception):
+    """A record field that is missing or of the wrong shape; str() names the field.
+
+    Raised while reading one record; the loader turns it into a task in error that names the
+    file and line too (load/fields.py).
+    """

@@ -6,59 +6,45 @@ import fnmatch
 import hashlib
 import itertools
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from testaudit import __version__, results
-from testaudit.cache import DEFAULT_DIR as DEFAULT_CACHE
-from testaudit.cache import CachedTask, ResultCache, task_key
+from testaudit import __version__
+from testaudit.config import RunConfig
 from testaudit.errors import UsageError
-from testaudit.execute import Event, ExecSettings, Executor, TaskJob
-from testaudit.loaders import LoadOptions, load
-from testaudit.mutate import GenerationError, generate
-from testaudit.operators import select
-from testaudit.pool import PoolExecutor, sigint_handler
+from testaudit.load import load
+from testaudit.mutate import GenerationError, generate, select
 from testaudit.records import (
     AuditSummary,
     Dataset,
+    Event,
+    Incident,
+    JobFailed,
     Mutant,
     MutantResult,
     MutantStatus,
+    ReferenceRun,
+    ResultBatch,
     Task,
     TaskAudit,
+    TaskJob,
     TaskStatus,
 )
-from testaudit.store import FILENAME as STORE_FILENAME
-from testaudit.store import Store
-from testaudit.triage import StageConfig, TriageSettings
+from testaudit.run.job import run_job
+from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
+from testaudit.store import results_json
+from testaudit.store.cache import CachedTask, ResultCache, task_key
+from testaudit.store.session import FILENAME as STORE_FILENAME
+from testaudit.store.session import Store
+from testaudit.triage import StageConfig
 
+__all__ = ["RunConfig", "run", "executed", "unrun", "out_dir", "write_outputs"]
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run needs, from the command line or from a caller."""
-
-    dataset: str = "humaneval"
-    format: str | None = None
-    tasks: tuple[str, ...] = ()  # glob patterns on task ids
-    limit: int | None = None
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    out: Path | None = None  # default: reports/<dataset name>
-    resume: bool = False
-    operators: tuple[str, ...] = ()
-    settings: ExecSettings = field(default_factory=ExecSettings)
-    html: bool = True
-    cache_dir: Path | None = DEFAULT_CACHE  # None: no cache (--no-cache)
-    suite: str = "base"  # EvalPlus: audit the "base" or the "plus" suite
-    challenge: bool = False  # MBPP: add challenge_test_list to the tests
-    triage: bool = True  # survivor triage: witnesses, suggested tests (--no-triage skips it)
-    triage_settings: TriageSettings = field(default_factory=TriageSettings)
-    candidates: Path | None = None  # --candidates: a HumanEval samples file to audit
-    preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
+LOG_FILE = "testaudit.log"  # in OUT: the tracebacks of our own bugs, one entry each
 
 
 class Progress(Protocol):
@@ -66,6 +52,7 @@ class Progress(Protocol):
     def planned(self, task_id: str, mutants: int) -> None: ...
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
+    def triage(self, done: int, total: int) -> None: ...
 
 
 class _Silent:
@@ -79,6 +66,9 @@ class _Silent:
         pass
 
     def finish(self) -> None:
+        pass
+
+    def triage(self, done: int, total: int) -> None:
         pass
 
 
@@ -95,6 +85,7 @@ def out_dir(config: RunConfig, dataset: Dataset) -> Path:
 
 
 def settings_json(config: RunConfig, operators: list[str]) -> dict:
+    """The settings as results.json shows them."""
     s = config.settings
     return {
         "workers": config.workers,
@@ -115,7 +106,7 @@ def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: l
         "data": hashlib.sha256(data).hexdigest(),
         "tasks": [t.task_id for t in tasks],
         "operators": operators,
-        "settings": asdict(config.settings),
+        "settings": config.settings.to_json(),
         "version": __version__,
         # The same task ids get other tests under another format, suite or --challenge.
         "load": [dataset.format, config.suite, config.challenge],
@@ -130,6 +121,7 @@ class _Plan:
     keys: dict[str, str] = field(default_factory=dict)  # task id -> cache key
     cached: set[str] = field(default_factory=set)  # task ids served from the cache
     messages: dict[str, str | None] = field(default_factory=dict)  # cached tasks' messages
+    incidents: int = 0  # bugs of ours that cost a verdict (logged in OUT/testaudit.log)
 
 
 def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> CachedTask | None:
@@ -165,6 +157,7 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
     stored = store.results()
     references = store.references()
     errors = store.task_errors()
+    triaged = store.triage_keys()
     for task in tasks:
         audit = plan.audits[task.task_id]
         if task.status is not TaskStatus.OK:
@@ -176,17 +169,25 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
         plan.keys[task.task_id] = key = task_key(task, run_material)
-        entry = None if task.task_id in references else _from_cache(audit, cache, key, store)
+        # On --resume the store has the task's results, but it holds the triage only of tasks
+        # that were triaged, not of those served from the cache: those are served again.
+        resumed = task.task_id in references and task.task_id in triaged
+        entry = None if resumed else _from_cache(audit, cache, key, store)
         if entry is not None:
             plan.cached.add(task.task_id)
-            plan.messages[task.task_id] = entry.message  # set once the task's status is
+            audit.reference = entry.reference
+            # Applied after _finish_audit, which would otherwise set the task's message anew.
+            plan.messages[task.task_id] = entry.message
             continue
         runnable = [m for m in audit.mutants if m.status is MutantStatus.PENDING]
         done = {m.id: stored[m.id] for m in runnable if m.id in stored}
         audit.results.update(done)
         plan.kept += len(done)
-        reference = references.get(task.task_id)
-        if task.task_id in errors or (reference is not None and not reference.passed):
+        reference = audit.reference = references.get(task.task_id)
+        if task.task_id in errors:
+            audit.status, audit.message = TaskStatus.ERROR, _where(task, errors[task.task_id])
+            continue
+        if reference is not None and not reference.passed:
             continue
         rest = tuple(m for m in runnable if m.id not in done)
         if rest or reference is None:
@@ -215,28 +216,36 @@ def _where(task: Task, message: str) -> str:
     return f"{task.origin.path}:{task.origin.line}: {message}" if task.origin else message
 
 
-def _record(event: Event, store: Store, audits: dict[str, TaskAudit]) -> None:
-    if event.kind == "results":
-        store.add_results(event.payload)
-        for result in event.payload:
+def _record(event: Event, store: Store, plan: _Plan, log: Path) -> None:
+    audits = plan.audits
+    if isinstance(event, ResultBatch):
+        store.add_results(event.results)
+        for result in event.results:
             audits[result.task_id].results[result.mutant_id] = result
-    elif event.kind == "reference":
-        store.add_reference(event.payload)
-    elif event.kind == "error":
-        task_id, message = event.payload
-        store.add_task_error(task_id, message)
+    elif isinstance(event, ReferenceRun):
+        store.add_reference(event)
+        audits[event.task_id].reference = event
+    elif isinstance(event, JobFailed):
+        store.add_task_error(event.task_id, event.message)
+        audit = audits[event.task_id]
+        audit.status, audit.message = TaskStatus.ERROR, _where(audit.task, event.message)
+        if event.traceback:
+            _log(log, event.task_id, event.message, event.traceback)
+    elif isinstance(event, Incident):
+        plan.incidents += 1
+        _log(log, event.task_id, event.message, event.traceback)
 
 
-def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
+def _log(log: Path, task_id: str, message: str, traceback: str) -> None:
+    """Append one internal error, with its traceback, to the audit's log."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {task_id}: {message}\n{traceback.rstrip()}\n\n")
+
+
+def _finish_audit(audit: TaskAudit) -> None:
     """Task status from its reference run: broken when the reference fails its own suite."""
-    task_id = audit.task.task_id
-    if audit.status is not TaskStatus.OK:
-        return
-    if task_id in store_errors:
-        audit.status, audit.message = TaskStatus.ERROR, _where(audit.task, store_errors[task_id])
-        return
-    audit.reference = store_refs.get(task_id)
-    if audit.reference is None:
+    if audit.status is not TaskStatus.OK or audit.reference is None:
         return
     if not audit.reference.passed:
         audit.status = TaskStatus.BROKEN
@@ -255,15 +264,15 @@ def _finish_audit(audit: TaskAudit, store_refs, store_errors) -> None:
 
 def make_executor(config: RunConfig) -> Executor:
     """Always a pool, even of one worker: spawned workers get the fixed hash seed that makes
-    set order, and so verdicts, repeatable. SerialExecutor is for in-process use by callers."""
-    return PoolExecutor(config.settings, config.workers)
+    set order, and so verdicts, repeatable."""
+    return PoolExecutor(config.settings, config.workers, run_job)
 
 
 def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     """Audit a dataset. Results stream into OUT/session.sqlite; OUT/results.json at the end."""
     started = time.perf_counter()
     progress = progress or _Silent()
-    dataset = load(config.dataset, config.format, LoadOptions(config.suite, config.challenge))
+    dataset = load(config.dataset, config.format, config.load_options)
     tasks = select_tasks(dataset.tasks, config.tasks, config.limit)
     try:
         operators = select(list(config.operators))
@@ -281,18 +290,17 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
             progress.start(len(tasks))
             with make_executor(config) as executor:
                 for event in executor.run(_counted(itertools.chain([first], jobs), progress)):
-                    _record(event, store, plan.audits)
+                    _record(event, store, plan, out / LOG_FILE)
                     progress.event(event)
             progress.finish()
-        refs, errors = store.references(), store.task_errors()
     finally:
         store.close()
     for audit in plan.audits.values():
-        _finish_audit(audit, refs, errors)
+        _finish_audit(audit)
         if audit.task.task_id in plan.messages:  # the cached task's final words, triage's included
             audit.message = plan.messages[audit.task.task_id]
     fresh = [plan.audits[t.task_id] for t in tasks if t.task_id not in plan.cached]
-    triage_seconds = _triage(triage_input, fresh, out, progress)
+    triage_seconds = _triage(triage_input, fresh, out, progress, config)
     if cache is not None:  # after triage, so that entries carry witnesses and suggested tests
         for audit in fresh:
             if audit.task.task_id in plan.keys:
@@ -304,8 +312,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         time.perf_counter() - started,
         plan.kept,
         len(plan.cached),
+        triage_seconds,
+        plan.incidents,
     )
-    summary.triage_seconds = triage_seconds
     write_outputs(summary, out, config.html)
     return summary
 
@@ -324,7 +333,7 @@ def _run_material(config: RunConfig, operators: list[str]) -> dict:
         rules = config.preconditions.read_bytes() if config.preconditions is not None else b""
         triage = {"settings": config.triage_settings.to_json(),
                   "preconditions": hashlib.sha256(rules).hexdigest()}
-    return {"operators": operators, "settings": asdict(config.settings), "triage": triage,
+    return {"operators": operators, "settings": config.settings.to_json(), "triage": triage,
             "version": __version__}
 
 
@@ -334,8 +343,8 @@ def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:
         if config.candidates is not None:
             raise UsageError("--candidates needs the triage stage: drop --no-triage")
         return None
-    from testaudit.candidates import read_samples
-    from testaudit.preconditions import read_sidecar
+    from testaudit.triage.rules import read_sidecar
+    from testaudit.triage.samples import read_samples
 
     samples = read_samples(config.candidates) if config.candidates is not None else {}
     if samples and not {t.task_id for t in tasks} & samples.keys():
@@ -349,21 +358,26 @@ def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:
     )
 
 
-def _triage(stage: StageConfig | None, audits: list[TaskAudit], out: Path, progress) -> float | None:
+def _triage(stage: StageConfig | None, audits: list[TaskAudit], out: Path, progress: Progress,
+            config: RunConfig) -> float | None:
     """Run the triage stage on the finished audits; its results go to the same session store."""
     if stage is None:
         return None
     from testaudit.triage import run_stage
+    from testaudit.triage.task import run_job as triage_job
 
     store = Store(out / STORE_FILENAME)
     try:
-        return run_stage(audits, stage, store, getattr(progress, "triage", None))
+        # Spawned workers, as for the suite runs: their fixed hash seed makes set order, and so
+        # the generated inputs and every verdict, repeatable between runs.
+        return run_stage(audits, stage, store, lambda n: PoolExecutor(config.settings, n, triage_job),
+                         progress.triage)
     finally:
         store.close()
 
 
 def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:
-    results.write(summary, out / "results.json", __version__)
+    results_json.write(summary, out / "results.json", __version__)
     if html:
         from testaudit.report.html import STRYKER_FILE, write_html
         from testaudit.report.stryker import write_stryker
@@ -374,8 +388,8 @@ def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:
 
 def executed(summary: AuditSummary) -> int:
     """Mutants that actually ran against a suite in this audit (or a resumed part of it)."""
-    ran = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT,
-           MutantStatus.NO_COVERAGE}
+    # Not no_coverage: such a mutant is judged from the reference's coverage, without running.
+    ran = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT}
     return sum(1 for a in summary.tasks for r in a.results.values() if r.status in ran)
 
 

@@ -1,9 +1,15 @@
-"""Typed records that pass between the pipeline's stages."""
+"""Typed records that pass between the pipeline's stages and across process boundaries.
+
+Anyone may import this module. Every record here is frozen (or, for the audit being built, a
+plain dataclass owned by the pipeline) and pickleable.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from testaudit.config import TriageSettings
 
 
 class TaskStatus(StrEnum):
@@ -175,9 +181,114 @@ class ReferenceRun:
     task_id: str
     passed: bool
     message: str | None  # the failure, when it failed
-    suite_seconds: float  # median wall time of one suite run
+    suite_seconds: float  # median CPU time of one suite run (suites.time_reference)
     # False when a candidate that always raises passes the suite: the suite never calls it.
     suite_calls_entry_point: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model-written sample of a task (--candidates). pickleable: sent to worker processes."""
+
+    task_id: str
+    sample: int  # 1-based line in the samples file
+    completion: str
+
+    def program(self, task: Task) -> str:
+        """The program the benchmark's harness would run: prompt + completion (+ what follows)."""
+        text = task.source[: task.solution_start] + self.completion
+        if not text.endswith("\n"):
+            text += "\n"
+        return text + task.source[task.solution_end :]
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    """A task's precondition and oracle expressions. pickleable: sent to worker processes."""
+
+    precondition: str | None = None
+    oracle: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """One task and the mutants of it still to run. pickleable: sent to worker processes."""
+
+    task: Task
+    mutants: tuple[Mutant, ...]
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+
+@dataclass(frozen=True)
+class TriageJob:
+    """One task to triage. pickleable: sent to worker processes."""
+
+    task: Task
+    survivors: tuple[Mutant, ...]
+    results: tuple[MutantResult, ...]  # the survivors' verdicts from the suite runs
+    candidates: tuple[Candidate, ...]
+    settings: TriageSettings
+    suite_seconds: float  # the reference's suite time, for the samples' suite budget
+    rules: TaskRules = field(default_factory=TaskRules)  # precondition and oracle
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """What triage found for one task. pickleable: returned across the process pool."""
+
+    task_id: str
+    results: tuple[MutantResult, ...]  # the survivors, with status, witness and suggested test
+    suggested_tests: tuple[str, ...]  # a verified set that kills every confirmed survivor
+    candidates: tuple[CandidateResult, ...]
+    inputs: int  # inputs kept (the suite's own and generated)
+    note: str | None = None  # why triage could prove little or nothing for this task
+
+
+# --- events: what a job running in a worker reports to the parent, in order -----------------
+
+
+@dataclass(frozen=True)
+class ResultBatch:
+    """Verdicts on some of a task's mutants."""
+
+    results: tuple[MutantResult, ...]
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """A job could not do its work for the task (its task is in error, or its triage failed)."""
+
+    task_id: str
+    message: str
+    traceback: str | None = None  # when a bug of ours is why: for the audit's log
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A bug of ours that cost one verdict (that mutant's status is error), not the whole task."""
+
+    task_id: str
+    message: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class JobDone:
+    """The last event of every job."""
+
+    task_id: str
+
+
+# A job's events: a ReferenceRun first (suite runs), verdicts in batches, a TriageOutcome
+# (triage), a JobFailed or Incidents, and always a JobDone last.
+Event = ReferenceRun | ResultBatch | TriageOutcome | JobFailed | Incident | JobDone
 
 
 @dataclass
@@ -290,6 +401,7 @@ class AuditSummary:
     kept_from_resume: int = 0
     cached_tasks: int = 0  # tasks whose results came from the content-addressed cache
     triage_seconds: float | None = None  # None: no triage ran, so no survivor is confirmed or not
+    incidents: int = 0  # bugs of ours that cost a verdict, with tracebacks in OUT/testaudit.log
 
     @property
     def score(self) -> Score:

@@ -6,7 +6,7 @@ import re
 
 from conftest import REPO
 
-from testaudit.operators import OPERATORS
+from testaudit.mutate.operators import OPERATORS
 
 
 def _readme_commands() -> list[str]:

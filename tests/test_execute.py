@@ -8,10 +8,21 @@ from pathlib import Path
 import pytest
 from conftest import process_alive
 
-from testaudit.execute import ExecSettings, SerialExecutor, TaskJob
+from testaudit.config import ExecSettings
 from testaudit.mutate import mutant_id
-from testaudit.pool import PoolExecutor
-from testaudit.records import Location, Mutant, MutantStatus, Position, Task
+from testaudit.records import (
+    JobDone,
+    Location,
+    Mutant,
+    MutantStatus,
+    Position,
+    ReferenceRun,
+    ResultBatch,
+    Task,
+    TaskJob,
+)
+from testaudit.run.job import run_job
+from testaudit.run.pool import PoolExecutor, SerialExecutor
 
 PROMPT = 'def inc(x):\n    """x + 1"""\n'
 SOLUTION = "    return x + 1\n"
@@ -39,9 +50,9 @@ SETTINGS = ExecSettings(timeout_constant_s=0.2, memory_cap_bytes=512 << 20)
 
 def run_serial(task: Task, replacements: list[str], settings: ExecSettings = SETTINGS):
     mutants = tuple(make_mutant(task, r) for r in replacements)
-    events = list(SerialExecutor(settings).run([TaskJob(task, mutants)]))
-    results = {r.mutant_id: r for e in events if e.kind == "results" for r in e.payload}
-    reference = next(e.payload for e in events if e.kind == "reference")
+    events = list(SerialExecutor(settings, run_job).run([TaskJob(task, mutants)]))
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
+    reference = next(e for e in events if isinstance(e, ReferenceRun))
     return [results[m.id] for m in mutants], reference
 
 
@@ -64,11 +75,11 @@ def test_exception_in_the_mutant_is_a_kill_with_its_type_and_place() -> None:
 
 def test_broken_reference_and_a_suite_that_never_calls_the_entry_point() -> None:
     broken = make_task(test="def check(candidate):\n    assert candidate(1) == 3\n")
-    events = list(SerialExecutor(SETTINGS).run([TaskJob(broken, (make_mutant(broken, "x + 2"),))]))
-    reference = next(e.payload for e in events if e.kind == "reference")
+    events = list(SerialExecutor(SETTINGS, run_job).run([TaskJob(broken, (make_mutant(broken, "x + 2"),))]))
+    reference = next(e for e in events if isinstance(e, ReferenceRun))
     assert not reference.passed
     assert reference.message == "assertion failed at test line 2: assert candidate(1) == 3"
-    assert not [e for e in events if e.kind == "results"], "a broken task's mutants must not run"
+    assert not [e for e in events if isinstance(e, ResultBatch)], "a broken task's mutants must not run"
 
     idle = make_task(test="def check(candidate):\n    pass\n")
     _, reference = run_serial(idle, ["x + 2"])
@@ -154,8 +165,8 @@ def test_the_mutated_code_is_what_ran() -> None:
     bogus = make_mutant(task, "x + 2")
     # A mutant whose recorded span does not match the program cannot be applied: error, not survivor.
     bogus = Mutant(**{**bogus.__dict__, "start": 0, "end": 0, "replacement": ""})
-    events = list(SerialExecutor(SETTINGS).run([TaskJob(task, (bogus,))]))
-    (result,) = [r for e in events if e.kind == "results" for r in e.payload]
+    events = list(SerialExecutor(SETTINGS, run_job).run([TaskJob(task, (bogus,))]))
+    (result,) = [r for e in events if isinstance(e, ResultBatch) for r in e.results]
     assert result.status is MutantStatus.ERROR
     assert result.detail == "the mutation did not apply to the program"
 
@@ -166,9 +177,9 @@ def test_a_mutant_that_kills_its_worker_is_contained_by_the_pool() -> None:
         "x + 2", "(__import__('os').kill(__import__('os').getppid(), 9), x + 1)[1]", "x + 1 + 0",
     ])
     other = make_task(task_id="t/other")
-    with PoolExecutor(SETTINGS, 2) as pool:
+    with PoolExecutor(SETTINGS, 2, run_job) as pool:
         events = list(pool.run([TaskJob(task, mutants), TaskJob(other, (make_mutant(other, "x"),))]))
-    results = {r.mutant_id: r for e in events if e.kind == "results" for r in e.payload}
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
     assert results[mutants[0].id].status is MutantStatus.KILLED
     assert results[mutants[2].id].status is MutantStatus.SURVIVED
     # The worker killer is isolated by one-mutant retries: an error for it alone, not a verdict.
@@ -176,7 +187,7 @@ def test_a_mutant_that_kills_its_worker_is_contained_by_the_pool() -> None:
     assert culprit.status is MutantStatus.ERROR
     assert culprit.detail == "the mutant killed the worker process that ran it"
     assert len(results) == 4
-    assert {e.payload for e in events if e.kind == "done"} == {"t/inc", "t/other"}
+    assert {e.task_id for e in events if isinstance(e, JobDone)} == {"t/inc", "t/other"}
 
 
 def test_pool_and_serial_agree() -> None:
@@ -184,14 +195,14 @@ def test_pool_and_serial_agree() -> None:
     replacements = ["x + 2", "x * 1 + 1", "[0 for _ in iter(int, 1)]", "x - 1", "abs(x) + 1"]
     serial, _ = run_serial(task, replacements)
     mutants = tuple(make_mutant(task, r) for r in replacements)
-    with PoolExecutor(SETTINGS, 2) as pool:
+    with PoolExecutor(SETTINGS, 2, run_job) as pool:
         events = list(pool.run([TaskJob(task, mutants)]))
-    pooled = {r.mutant_id: r.status for e in events if e.kind == "results" for r in e.payload}
+    pooled = {r.mutant_id: r.status for e in events if isinstance(e, ResultBatch) for r in e.results}
     assert [pooled[m.id] for m in mutants] == [r.status for r in serial]
 
 
 def test_no_worker_outlives_the_pool() -> None:
-    with PoolExecutor(SETTINGS, 2) as pool:
+    with PoolExecutor(SETTINGS, 2, run_job) as pool:
         pids = [w.process.pid for w in pool.workers]
         list(pool.run([TaskJob(make_task(), (make_mutant(make_task(), "x + 2"),))]))
     time.sleep(0.2)
@@ -217,8 +228,8 @@ def test_a_slow_task_gives_a_timed_out_mutant_a_second_try_at_twice_the_budget()
     # 0.5 s per call: 1.0 s in all, past one budget but within two: a verdict, not a timeout.
     slower = make_mutant(task, "0.5", original="0.02")
     endless = make_mutant(task, "1e9", original="0.02")
-    events = list(SerialExecutor(ExecSettings()).run([TaskJob(task, (slower, endless))]))
-    results = {r.mutant_id: r for e in events if e.kind == "results" for r in e.payload}
+    events = list(SerialExecutor(ExecSettings(), run_job).run([TaskJob(task, (slower, endless))]))
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
     assert results[slower.id].status is MutantStatus.SURVIVED
     assert results[endless.id].status is MutantStatus.TIMEOUT
     assert results[endless.id].detail == "exceeded its time budget of 1.35 s"

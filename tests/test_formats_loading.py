@@ -12,11 +12,11 @@ from conftest import FIXTURES, REPO
 
 from testaudit.cli import cli
 from testaudit.errors import DatasetError
-from testaudit.loaders import FORMATS, LoadOptions, load
-from testaudit.loaders.bigcodebench import imported_modules
-from testaudit.loaders.common import expand_mixed_indentation
-from testaudit.loaders.evalplus import deserialize
+from testaudit.load import FORMATS, LoadOptions, load
+from testaudit.load.bigcodebench import imported_modules
+from testaudit.load.fields import expand_mixed_indentation
 from testaudit.records import SuiteKind, TaskStatus
+from testaudit.suites.evalplus import deserialize
 
 
 def by_id(path: Path, **options) -> dict:

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 from conftest import shared_data
 
-from testaudit.execute import ExecSettings, SerialExecutor, TaskJob
-from testaudit.loaders import LoadOptions, load
+from testaudit.config import ExecSettings
+from testaudit.load import LoadOptions, load
 from testaudit.mutate import generate
-from testaudit.records import MutantStatus, SuiteKind, Task, TaskStatus
+from testaudit.records import (
+    MutantStatus,
+    ReferenceRun,
+    ResultBatch,
+    SuiteKind,
+    Task,
+    TaskJob,
+    TaskStatus,
+)
+from testaudit.run.job import run_job
+from testaudit.run.pool import SerialExecutor
 
 SETTINGS = ExecSettings(timeout_constant_s=0.3)
-VERDICTS = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT}
+VERDICTS = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT, MutantStatus.NO_COVERAGE}
 
 
 def pick(name: str, ids: list[str], **options) -> list[Task]:
@@ -24,9 +34,9 @@ def pick(name: str, ids: list[str], **options) -> list[Task]:
 def audit(tasks: list[Task]) -> dict[str, tuple[bool, list]]:
     """task id -> (reference passed, verdicts of all its runnable mutants)."""
     jobs = [TaskJob(t, tuple(m for m in generate(t) if m.status is MutantStatus.PENDING)) for t in tasks]
-    events = list(SerialExecutor(SETTINGS).run(jobs))
-    passed = {e.payload.task_id: e.payload.passed for e in events if e.kind == "reference"}
-    results = [r for e in events if e.kind == "results" for r in e.payload]
+    events = list(SerialExecutor(SETTINGS, run_job).run(jobs))
+    passed = {e.task_id: e.passed for e in events if isinstance(e, ReferenceRun)}
+    results = [r for e in events if isinstance(e, ResultBatch) for r in e.results]
     return {t.task_id: (passed[t.task_id], [r.status for r in results if r.task_id == t.task_id])
             for t in tasks}
 

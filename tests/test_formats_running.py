@@ -10,12 +10,25 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-from testaudit import sandbox, suites
+from testaudit import suites
 from testaudit.cli import cli
-from testaudit.execute import ExecSettings, SerialExecutor, TaskJob
-from testaudit.loaders import LoadOptions, load
+from testaudit.config import ExecSettings
+from testaudit.load import LoadOptions, load
 from testaudit.mutate import generate
-from testaudit.records import Mutant, MutantResult, MutantStatus, ReferenceRun, TaskStatus
+from testaudit.records import (
+    JobFailed,
+    Mutant,
+    MutantResult,
+    MutantStatus,
+    ReferenceRun,
+    ResultBatch,
+    TaskJob,
+    TaskStatus,
+)
+from testaudit.run.job import run_job
+from testaudit.run.pool import SerialExecutor
+from testaudit.suites import evalplus as evalplus_suite
+from testaudit.suites import stdio as stdio_suite
 
 SETTINGS = ExecSettings(timeout_constant_s=0.3, memory_cap_bytes=768 << 20)
 
@@ -41,10 +54,10 @@ def run_fixture(name: str, **options) -> dict[str, Ran]:
              if t.status is TaskStatus.OK]
     mutants = {t.task_id: [m for m in generate(t) if m.status is MutantStatus.PENDING] for t in tasks}
     jobs = [TaskJob(t, tuple(mutants[t.task_id])) for t in tasks]
-    events = list(SerialExecutor(SETTINGS).run(jobs))
-    references = {e.payload.task_id: e.payload for e in events if e.kind == "reference"}
-    results = {r.mutant_id: r for e in events if e.kind == "results" for r in e.payload}
-    assert not [e for e in events if e.kind == "error"]
+    events = list(SerialExecutor(SETTINGS, run_job).run(jobs))
+    references = {e.task_id: e for e in events if isinstance(e, ReferenceRun)}
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
+    assert not [e for e in events if isinstance(e, JobFailed)]
     return {
         t.task_id: Ran(references[t.task_id],
                        [(m, results[m.id]) for m in mutants[t.task_id] if m.id in results])
@@ -138,29 +151,29 @@ def test_stdio_programs_are_judged_on_tokens_of_their_output() -> None:
 def test_evalplus_expected_outputs_are_computed_once_per_process(monkeypatch) -> None:
     task = next(t for t in load(str(FIXTURES / "evalplus_tasks.jsonl")).tasks if t.task_id == "HumanEval/fx1")
     calls = []
-    real = suites._compute_oracle
-    monkeypatch.setattr(suites, "_compute_oracle", lambda prepared: calls.append(1) or real(prepared))
-    prepared = sandbox.prepare(task, 0)
+    real = evalplus_suite._compute_oracle
+    monkeypatch.setattr(evalplus_suite, "_compute_oracle", lambda prepared: calls.append(1) or real(prepared))
+    prepared = suites.prepare(task, 0)
     for _ in range(3):
-        assert sandbox.run_suite(prepared, prepared.reference_code)[0]
+        assert suites.run_suite(prepared, prepared.reference_code)[0]
     mutant = next(m for m in generate(task) if (m.original, m.replacement) == ("lo", "None"))
-    passed, failure, _ = sandbox.run_suite(prepared, sandbox.compile_program(mutant.apply(task.source), "m"))
+    passed, failure, _ = suites.run_suite(prepared, suites.compile_program(mutant.apply(task.source), "m"))
     assert not passed and failure.startswith("input 2 of 3")
     assert len(calls) == 1
 
 
 def test_evalplus_comparison_rules() -> None:
-    check = suites.EvalPlusCheck("f", "humaneval", 0.0)
+    check = evalplus_suite.EvalPlusCheck("f", "humaneval", 0.0)
     assert check(1, 1, [1]) and not check(1, 2, [1])
     assert check(0.1 + 0.2, 0.3, [])  # a float output: atol becomes 1e-6...
     assert check.atol == 1e-6 and check(3.0, 3.0000001, [])  # ...and stays so, as in EvalPlus
     assert not check(3, 3.0000001, [])  # an int for a float: the types differ
-    assert not suites.EvalPlusCheck("f", "humaneval", 0.0)([0.1, 0.2], (0.1, 0.2), [])  # type differs
-    assert suites.EvalPlusCheck("similar_elements", "mbpp", 0)((5, 4), (4, 5), [])  # set equality
-    assert suites.EvalPlusCheck("check_str", "mbpp", 0)(object(), True, [])  # not None is enough
-    assert suites.EvalPlusCheck("find_zero", "humaneval", 1e-4)(1.0, 99, [[-1, 1]])  # 1.0 is a root
-    assert suites.same_output("1 2\n3", " 1  2 3 ") and not suites.same_output("1 2", "1 2 3")
-    assert suites.same_output("0.5", "0.5000001") and not suites.same_output("1.0", "1")
+    assert not evalplus_suite.EvalPlusCheck("f", "humaneval", 0.0)([0.1, 0.2], (0.1, 0.2), [])  # type differs
+    assert evalplus_suite.EvalPlusCheck("similar_elements", "mbpp", 0)((5, 4), (4, 5), [])  # set equality
+    assert evalplus_suite.EvalPlusCheck("check_str", "mbpp", 0)(object(), True, [])  # not None is enough
+    assert evalplus_suite.EvalPlusCheck("find_zero", "humaneval", 1e-4)(1.0, 99, [[-1, 1]])  # 1.0 is a root
+    assert stdio_suite.same_output("1 2\n3", " 1  2 3 ") and not stdio_suite.same_output("1 2", "1 2 3")
+    assert stdio_suite.same_output("0.5", "0.5000001") and not stdio_suite.same_output("1.0", "1")
 
 
 def test_the_cli_audits_evalplus_plus_suite_and_says_which_reference_was_mutated(tmp_path: Path) -> None:

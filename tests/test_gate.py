@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-from testaudit import ci_output
 from testaudit.cli import cli
 from testaudit.errors import UsageError
-from testaudit.gate import GatePolicy, TaskBaseline, policy_from_pyproject, should_fail
+from testaudit.gate import ci_output
+from testaudit.gate.policy import GatePolicy, TaskBaseline, policy_from_pyproject, should_fail
 from testaudit.records import (
     AuditSummary,
     Dataset,
@@ -136,7 +136,7 @@ def test_github_annotations_point_at_the_task_line(tmp_path: Path, monkeypatch) 
     stream = io.StringIO()
     ci_output.emit_github(summary, violations, stream)
     assert stream.getvalue() == line + "\n"
-    assert "| bad | tasks.jsonl:12 | 0.0% |" in out.read_text()
+    assert "| bad | tasks.jsonl:12 | 0% |" in out.read_text()
 
 
 def test_gate_command_exit_codes(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES
 
 from testaudit.errors import DatasetError
-from testaudit.loaders import builtin_path, load
+from testaudit.load import builtin_path, load
 from testaudit.records import TaskStatus
 
 

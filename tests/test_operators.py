@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from testaudit.mutate import generate
-from testaudit.operators import OPERATORS, OPERATORS_BY_NAME
+from testaudit.mutate.operators import OPERATORS, OPERATORS_BY_NAME
 from testaudit.records import MutantStatus, Task
 
 PROMPT = 'def f(a, b, x, xs, s, n, lo, hi):\n    """Docstring: never mutated, not even "this" < 1."""\n'

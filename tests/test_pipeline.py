@@ -107,7 +107,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_operators_command_lists_every_operator_with_an_example() -> None:
-    from testaudit.operators import OPERATORS
+    from testaudit.mutate.operators import OPERATORS
 
     result = CliRunner().invoke(cli, ["operators"])
     assert result.exit_code == 0

@@ -293,7 +293,7 @@ def test_rerender_skips_unchanged_pages_and_removes_stale_ones(tmp_path: Path) -
 
 
 def test_failed_render_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
-    from testaudit.report import atomic
+    from testaudit.store import files as atomic
 
     def explode(*args: object) -> None:
         raise RuntimeError("boom")

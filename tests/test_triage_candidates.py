@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 
 from testaudit.cli import cli
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import AuditSummary, CandidateResult, CandidateVerdict
 
 SAMPLES = FIXTURES / "triage_samples.jsonl"

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from testaudit import results, triage
-from testaudit.pipeline import RunConfig, run
+from testaudit import triage
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import UNDETECTED, AuditSummary, MutantResult, MutantStatus, TaskAudit
 from testaudit.store import FILENAME
+from testaudit.store import results_json as results
 
 TASKS = FIXTURES / "triage_tasks.jsonl"
 RULES = FIXTURES / "triage_preconditions.json"
@@ -145,7 +147,7 @@ def test_same_seed_same_witnesses_and_resume_reuses_the_stored_triage(plain, tmp
     with sqlite3.connect(tmp_path / FILENAME) as db:
         assert db.execute("SELECT count(*) FROM triage_tasks").fetchone()[0] == 4
 
-    def no_triage_runs(jobs, config):
+    def no_triage_runs(jobs, config, executors):
         assert not jobs, "a resumed run must reuse the stored triage, not redo it"
         return iter(())
 

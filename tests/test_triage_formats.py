@@ -13,14 +13,20 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from testaudit.differential import EVALPLUS, STDIO, Comparison
-from testaudit.inputs import Input
-from testaudit.loaders.evalplus import deserialize
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import UNDETECTED, AuditSummary, Mutant, MutantResult, MutantStatus, TaskAudit
-from testaudit.stdin_inputs import StdinGenerator
-from testaudit.suggest import EVALPLUS_INPUT, assertion, evalplus_input, evalplus_test, read_evalplus_input
-from testaudit.suites import EvalPlusCheck, same_output
+from testaudit.suites.evalplus import EvalPlusCheck, deserialize
+from testaudit.suites.stdio import StdinGenerator, same_output
+from testaudit.triage.compare import EVALPLUS, STDIO, Comparison
+from testaudit.triage.suggest import (
+    EVALPLUS_INPUT,
+    assertion,
+    evalplus_input,
+    evalplus_test,
+    read_evalplus_input,
+)
+from testaudit.values import Input
 
 
 def audit(name: str, out: Path) -> dict[str, TaskAudit]:

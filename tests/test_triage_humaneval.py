@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from testaudit.differential import same
-from testaudit.pipeline import RunConfig, run
+from testaudit.config import RunConfig
+from testaudit.pipeline import run
 from testaudit.records import UNDETECTED, AuditSummary, MutantStatus, TaskAudit
 from testaudit.report.html import write_html
 from testaudit.report.pages import page_names
+from testaudit.triage.compare import same
 
 SLICE = ("HumanEval/3[0-9]", "HumanEval/46")
 

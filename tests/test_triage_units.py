@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from testaudit.coverage_map import mutant_lines, statement_starts, uncovered
-from testaudit.differential import Outcome, agree, same
 from testaudit.errors import UsageError
-from testaudit.inputs import Generator, Input, Mutator, Recorder, fresh, is_plain
-from testaudit.preconditions import (
+from testaudit.records import Location, Mutant, Position, SuiteKind
+from testaudit.run.coverage import mutant_lines, statement_starts, uncovered
+from testaudit.triage.compare import Outcome, agree, same
+from testaudit.triage.explore import Generator, Recorder
+from testaudit.triage.rules import (
     TaskRules,
     compile_check,
     compile_oracle,
@@ -23,8 +24,8 @@ from testaudit.preconditions import (
     rules_for,
     source_for,
 )
-from testaudit.records import Location, Mutant, Position, SuiteKind
-from testaudit.suggest import assertion, callee, greedy_cover, literal, oracle_assertion
+from testaudit.triage.suggest import assertion, callee, greedy_cover, literal, oracle_assertion
+from testaudit.values import Input, Mutator, fresh, is_plain
 
 # ---------------------------------------------------------------- comparison
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from testaudit.records import AuditSummary
-from testaudit.report.atomic import write_atomic
 from testaudit.report.pages import IndexPage, TaskPage, index_page, task_pages
+from testaudit.store.files import write_atomic
 
 # Bump when the page layout or status.json changes: every page is then rewritten.
 # 1: first version.

@@ -23,6 +23,7 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
 )
+from testaudit.text import percent, plural
 
 STATUS_LABELS = {
     MutantStatus.KILLED: "killed",
@@ -221,16 +222,6 @@ class IndexPage:
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if value in (0.0, 1.0):
-        return f"{value * 100:.0f}%"
-    # Never round a 99.96% score up to "100%": that would claim every mutant was caught.
-    text = f"{value * 100:.1f}"
-    return ("99.9" if text == "100.0" else "0.1" if text == "0.0" else text) + "%"
 
 
 def _text(value: object) -> str:
@@ -629,10 +620,6 @@ def operator_rows(summary: AuditSummary) -> tuple[OperatorRow, ...]:
     return tuple(sorted(rows, key=lambda r: (-r.survived, -r.rate, r.name)))
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
 def _confirmed_total(summary: AuditSummary, rows: Sequence[TaskRow]) -> int | None:
     """Confirmed wrong programs, or None when no triage has run.
 
@@ -683,7 +670,7 @@ def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline,
             "tasks accept at least one mutant of their reference solution",
             "bad" if accepting else "good",
         ))
-    left_out = [_plural(n, word) for n, word in ((score.equivalent, "equivalent mutant"),
+    left_out = [plural(n, word) for n, word in ((score.equivalent, "equivalent mutant"),
                                                   (score.error, "error")) if n]
     lines.append(Headline(
         percent(score.mutation_score),

@@ -14,7 +14,7 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
 )
-from testaudit.report.atomic import write_atomic
+from testaudit.store.files import write_atomic
 
 SCHEMA_VERSION = "2"
 # The viewer colours the score with these (percent); the report does not gate on them.

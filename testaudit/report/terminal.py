@@ -1,0 +1,181 @@
+"""What the audit prints: live progress (a bar on a TTY, log lines otherwise) and the summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from testaudit.records import (
+    AuditSummary,
+    CandidateVerdict,
+    Event,
+    JobDone,
+    MutantStatus,
+    ReferenceRun,
+    ResultBatch,
+    TaskStatus,
+)
+from testaudit.text import percent, plural
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds}s"
+
+
+class TerminalProgress:
+    """Counts verdicts as they arrive and shows them; redraws at most 10 times a second."""
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.total = self.done = self.killed = self.survived = self.timeout = 0
+        self.tasks = self.tasks_done = 0
+        self.finished: set[str] = set()
+        self.per_task: dict[str, int] = {}  # planned mutants, to drop those of broken tasks
+        self.started = self.last = time.monotonic()
+
+    def start(self, tasks: int) -> None:
+        self.tasks, self.total, self.done = 0, 0, 0
+        self.started = self.last = time.monotonic()
+        self._line(f"auditing {tasks} tasks (mutants to judge are counted as each task is planned)")
+
+    def planned(self, task_id: str, mutants: int) -> None:
+        self.total += mutants
+        self.tasks += 1
+        self.per_task[task_id] = mutants
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, ResultBatch):
+            for result in event.results:
+                self.done += 1
+                if result.status is MutantStatus.KILLED:
+                    self.killed += 1
+                elif result.status is MutantStatus.SURVIVED:
+                    self.survived += 1
+                elif result.status is MutantStatus.TIMEOUT:
+                    self.timeout += 1
+        elif isinstance(event, ReferenceRun) and not event.passed:
+            # A broken task's mutants are never run: they leave the count to judge.
+            self.total -= self.per_task.pop(event.task_id, 0)
+        elif isinstance(event, JobDone):
+            self.finished.add(event.task_id)  # a set: a retried task reports done twice
+            self.tasks_done = len(self.finished)
+        now = time.monotonic()
+        if now - self.last >= (0.1 if self.tty else 5.0):
+            self.last = now
+            self._show()
+
+    def _status(self) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        return (
+            f"{self.done}/{self.total} mutants, {self.tasks_done}/{self.tasks} tasks | "
+            f"killed {self.killed} survived {self.survived} timeout {self.timeout} | "
+            f"{rate:.0f}/s ETA {_clock(eta)}"
+        )
+
+    def _show(self) -> None:
+        if self.tty:
+            width = 24
+            filled = int(width * self.done / self.total) if self.total else width
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self._status()}\x1b[K")
+            self.stream.flush()
+        else:
+            self._line(self._status())
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self._show()
+            self.stream.write("\n")
+        else:
+            self._line(self._status())
+
+    def triage(self, done: int, total: int) -> None:
+        """Progress of the triage stage, which follows the suite runs."""
+        now = time.monotonic()
+        if done < total and now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        text = f"triage: {done}/{total} tasks (witness inputs, suggested tests)"
+        if self.tty:
+            self.stream.write(f"\r{text}\x1b[K" + ("\n" if done == total else ""))
+            self.stream.flush()
+        else:
+            self._line(text)
+
+
+def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None) -> None:
+    """The closing summary: counts, score, wall time, broken tasks and the ten weakest tasks."""
+    stream = stream or sys.stdout
+    score = summary.score
+    w = stream.write
+    w(f"\ntestaudit: {summary.dataset.name} ({len(summary.tasks)} tasks) in {summary.seconds:.1f} s\n")
+    _triage_lines(summary, w)
+    if summary.dataset.reference:
+        w(f"  format: {summary.dataset.format}; mutated: {summary.dataset.reference}\n")
+    w(
+        f"  tasks: {summary.count_tasks(TaskStatus.OK)} ok, "
+        f"{summary.count_tasks(TaskStatus.BROKEN)} broken, "
+        f"{summary.count_tasks(TaskStatus.ERROR)} error\n"
+    )
+    w(
+        f"  mutants: {score.mutants} | killed {score.killed}, survived {score.survived}, "
+        f"timeout {score.timeout}, no_coverage {score.no_coverage}, "
+        f"equivalent {score.equivalent}, error {score.error}\n"
+    )
+    w(f"  mutation score: {percent(score.mutation_score)}  "
+      f"({score.undetected} of {score.scored} scored mutants pass all tests)\n")
+    for audit in summary.tasks:
+        if audit.status is not TaskStatus.OK or audit.message:
+            message = audit.message or ""
+            # A record too damaged to have an id is named by its file:line, as its message is.
+            named = message if message.startswith(audit.task.task_id) else f"{audit.task.task_id}: {message}"
+            w(f"  {audit.status.value} {named}\n")
+    weak = sorted(
+        (a for a in summary.tasks if a.score.mutation_score is not None and a.score.undetected),
+        key=lambda a: (a.score.mutation_score, -a.score.undetected, a.task.task_id),
+    )[:10]
+    if weak:
+        w("  weakest tasks:\n")
+        for audit in weak:
+            s = audit.score
+            w(f"    {audit.task.task_id:<24} score {percent(s.mutation_score):>6}  "
+              f"{s.undetected} of {s.scored} mutants survive\n")
+    if summary.kept_from_resume:
+        w(f"  resume: kept {summary.kept_from_resume} results from the session store\n")
+    if summary.cached_tasks:
+        w(f"  cache: {summary.cached_tasks} unchanged tasks served from the result cache\n")
+    w(f"  results: {out}\n")
+
+
+def _triage_lines(summary: AuditSummary, w) -> None:
+    """The headline: wrong programs proven to pass the tests, then what triage could not prove."""
+    if summary.triage_seconds is None:
+        return
+    wrong, tasks = summary.confirmed_wrong, summary.tasks_accepting_wrong
+    w(f"  {plural(wrong, 'wrong program')} {'passes' if wrong == 1 else 'pass'} the tests of "
+      f"{plural(tasks, 'task')} (survivors with a reproduced witness input)\n")
+    unconfirmed = summary.score.undetected - wrong
+    suggested = sum(len(a.suggested_tests) for a in summary.tasks)
+    w(f"  triage: {unconfirmed} survivors unconfirmed (possibly equivalent), "
+      f"{plural(suggested, 'verified suggested test')}, in {summary.triage_seconds:.1f} s\n")
+    samples = [c for a in summary.tasks for c in a.candidates]
+    if not samples:
+        return
+    passing = [c for c in samples if c.verdict in (CandidateVerdict.PASSES, CandidateVerdict.WRONG)]
+    bad = [c for c in passing if c.verdict is CandidateVerdict.WRONG]
+    w(f"  samples: {len(samples)} judged, {len(passing)} pass the tests, "
+      f"{len(bad)} of those wrong\n")
+    for c in bad[:10]:
+        witness = c.witness or {}
+        w(f"    {c.task_id} (sample line {c.sample}): passes the tests, but wrong: on "
+          f"({witness.get('input')}) it returns {witness.get('actual')}, "
+          f"the reference {witness.get('expected')}\n")

@@ -1,0 +1,263 @@
+"""Run jobs in parallel on spawned worker processes (multiprocess), or serially in this one.
+
+Generic over the job: a handler `handle(job, settings, emit)` does the work in the worker and
+emits records (records.Event), ending with JobDone. The run stage's TaskJobs and triage's
+TriageJobs both run here; only TaskJobs are split when a worker dies, since their mutants run in
+the worker's children and one of them may be the culprit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import multiprocess
+from multiprocess.connection import wait
+
+from testaudit.config import ExecSettings
+from testaudit.records import (
+    Event,
+    JobDone,
+    JobFailed,
+    MutantResult,
+    MutantStatus,
+    ResultBatch,
+    TaskJob,
+)
+from testaudit.sandbox.child import die_with_parent
+
+Emit = Callable[[Event], None]
+# A module-level function, so that it pickles by name into spawned workers.
+Handler = Callable[[Any, ExecSettings, Emit], None]
+
+
+class Executor(Protocol):
+    """Runs jobs and yields their events; a context manager that owns its workers."""
+
+    def run(self, jobs: Iterable[Any]) -> Iterator[Event]: ...
+    def __enter__(self) -> Executor: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def worker_main(conn, settings: ExecSettings, handler: Handler) -> None:
+    """A worker: receive a job, run it, stream its events back; until told to stop."""
+    die_with_parent()
+    # Ctrl-C reaches the whole process group: the parent handles it and stops us cleanly, so a
+    # worker must not die mid-frame with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() == 1:  # the parent died before we asked to die with it
+        return
+    import coverage  # noqa: F401 - once per worker, not once per forked child (run/coverage.py)
+
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        handler(job, settings, conn.send)
+
+
+@contextmanager
+def sigint_handler(handler) -> Iterator[None]:
+    """Handle SIGINT with `handler` for the duration of the block, then restore the old one."""
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot reach us here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def hash_seed(value: str) -> Iterator[None]:
+    """Spawned workers read PYTHONHASHSEED at start: fixing it makes set order repeatable."""
+    old = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PYTHONHASHSEED"]
+        else:
+            os.environ["PYTHONHASHSEED"] = old
+
+
+@dataclass
+class _Worker:
+    process: object
+    conn: object
+    job: Any = None
+    done_ids: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Single:
+    """A one-mutant retry of a TaskJob whose worker died: if it dies again, the mutant did it."""
+
+    job: TaskJob
+
+
+class PoolExecutor:
+    """Runs jobs on `workers` spawned processes; a worker that dies is replaced.
+
+    Workers are spawned, not forked, so that they start with PYTHONHASHSEED fixed (set
+    iteration order then matches between runs) and without this process's state.
+    """
+
+    def __init__(self, settings: ExecSettings, workers: int, handler: Handler) -> None:
+        self.settings = settings
+        self.size = max(1, workers)
+        self.handler = handler
+        self.context = multiprocess.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.source: Iterator | None = None  # jobs not yet planned
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        # Spawned with SIGINT ignored: an ignored signal stays ignored across exec and Python
+        # then installs no KeyboardInterrupt handler, so Ctrl-C cannot hit a worker that is
+        # still importing (the parent stops the workers itself).
+        with hash_seed(str(self.settings.seed)), sigint_handler(signal.SIG_IGN):
+            process = self.context.Process(
+                target=worker_main, args=(child, self.settings, self.handler), daemon=True
+            )
+            process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def __enter__(self) -> PoolExecutor:
+        # Set early so that __exit__ can clean up even if a later start fails.
+        self.workers = []
+        try:
+            for _ in range(self.size):
+                self.workers.append(self._start())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+            worker.conn.close()
+        self.workers = []
+
+    def run(self, jobs: Iterable[Any]) -> Iterator[Event]:
+        """Run jobs, pulled lazily: while workers are busy, the next jobs are planned ahead."""
+        self.source = iter(jobs)
+        queue: deque = deque()
+        for worker in self.workers:
+            self._dispatch(worker, queue)
+        while any(w.job is not None for w in self.workers):
+            busy = {w.conn: w for w in self.workers if w.job is not None}
+            ahead = len(queue) < len(self.workers) and self.source is not None
+            ready = wait(list(busy), timeout=0 if ahead else 1.0)
+            if not ready and ahead:
+                self._prefetch(queue)
+                continue
+            for conn in ready:
+                worker = busy[conn]
+                try:
+                    event = conn.recv()
+                except (EOFError, OSError):
+                    yield from self._replace(worker, queue)
+                    continue
+                if isinstance(event, ResultBatch):
+                    worker.done_ids.update(r.mutant_id for r in event.results)
+                yield event
+                if isinstance(event, JobDone):
+                    worker.job = None
+                    self._dispatch(worker, queue)
+            for worker in list(self.workers):
+                if worker.job is not None and not worker.process.is_alive() and not worker.conn.poll():
+                    yield from self._replace(worker, queue)
+
+    def _prefetch(self, queue: deque) -> None:
+        job = next(self.source, None) if self.source is not None else None
+        if job is None:
+            self.source = None
+        else:
+            queue.append(job)
+
+    def _dispatch(self, worker: _Worker, queue: deque) -> None:
+        if not queue:
+            self._prefetch(queue)
+        if queue:
+            worker.job = queue.popleft()
+            worker.done_ids = set()
+            worker.conn.send(worker.job.job if isinstance(worker.job, _Single) else worker.job)
+
+    def _replace(self, worker: _Worker, queue: deque) -> Iterator[Event]:
+        """A worker died mid-job (a mutant killed it): retry the rest of the job once."""
+        job = worker.job
+        worker.process.join(timeout=1)
+        worker.conn.close()
+        self.workers.remove(worker)
+        fresh = self._start()
+        self.workers.append(fresh)
+        if job is not None:
+            yield from self._salvage(job, worker.done_ids, queue)
+        self._dispatch(fresh, queue)
+
+    def _salvage(self, job: Any, done_ids: set[str], queue: deque) -> Iterator[Event]:
+        if isinstance(job, _Single):
+            # Alone in its job, this mutant is the one that kills workers.
+            for culprit in job.job.mutants:
+                if culprit.id not in done_ids:
+                    yield ResultBatch((MutantResult(
+                        culprit.id, culprit.task_id, MutantStatus.ERROR,
+                        "the mutant killed the worker process that ran it"),))
+            yield JobDone(job.job.task_id)
+            return
+        if not isinstance(job, TaskJob):
+            # Other jobs (triage) run task code only in forked children: their worker dying is
+            # our bug or the machine's; report it for the task rather than retry.
+            yield JobFailed(job.task_id, "the worker process died")
+            yield JobDone(job.task_id)
+            return
+        rest = tuple(m for m in job.mutants if m.id not in done_ids)
+        if rest:
+            # Unknown culprit: rerun what is left, one mutant per job, to isolate it.
+            for mutant in reversed(rest):
+                queue.appendleft(_Single(TaskJob(job.task, (mutant,))))
+        else:
+            yield JobDone(job.task_id)
+
+
+class SerialExecutor:
+    """Runs jobs in this process (still forking a child per job): for tests and callers that
+    need no pool. The audit itself always uses PoolExecutor, for its fixed hash seed."""
+
+    def __init__(self, settings: ExecSettings, handler: Handler) -> None:
+        self.settings = settings
+        self.handler = handler
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def run(self, jobs: Iterable[Any]) -> Iterator[Event]:
+        for job in jobs:
+            events: list[Event] = []
+            self.handler(job, self.settings, events.append)
+            yield from events

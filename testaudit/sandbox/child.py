@@ -1,0 +1,258 @@
+"""Forked, hardened children that run task code, and the frame protocol they speak over a pipe.
+
+Everything that comes from a task (the reference, mutants, model samples, suggested assertions)
+runs in one of these: a fork of the worker with memory and file caps, no terminal, a private
+cwd and death with the parent. The parent reads length-prefixed pickled frames with a CPU-time
+budget per frame. The worker itself never executes task code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import resource
+import select
+import signal
+import struct
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from testaudit.config import ExecSettings
+
+_HEADER = struct.Struct("!I")
+PR_SET_PDEATHSIG = 1
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+# A frame is late when the child has used its budget in CPU time, or WALL_FACTOR times its
+# budget in wall time (a sleeping or blocked child uses no CPU). CPU time, not wall time, is
+# what keeps verdicts stable on a loaded machine: a child that waits for a core is not late.
+WALL_FACTOR = 4.0
+
+Send = Callable[[object], None]
+Body = Callable[[Send], None]
+
+
+class CallTimeout(BaseException):
+    """Raised inside a child by the CPU-time alarm of one call (BaseException: hard to swallow)."""
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """The last frame of a child whose body raised: a bug of ours, with its traceback."""
+
+    traceback: str
+
+    @property
+    def summary(self) -> str:
+        """The exception line of the traceback: what a one-line message can show."""
+        lines = [line for line in self.traceback.strip().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "unknown error"
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise CallTimeout()
+
+
+def arm_alarm() -> None:
+    """In a child: make SIGPROF raise CallTimeout, for signal.setitimer(ITIMER_PROF, ...)."""
+    signal.signal(signal.SIGPROF, _alarm)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, so nothing outlives an audit."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the orphan check in workers still applies
+        pass
+
+
+def harden(memory_cap: int, file_cap: int, workdir: str) -> None:
+    """Contain a hostile candidate: memory and file-size caps, no terminal I/O, a private cwd."""
+    for limit, value in ((resource.RLIMIT_AS, memory_cap), (resource.RLIMIT_FSIZE, file_cap)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
+    sys.stdout = sys.stderr = sink
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - input() gets EOF, never blocks
+    os.chdir(workdir)
+    warnings.simplefilter("ignore")
+
+
+def send_frame(fd: int, obj: object) -> None:
+    # Every frame carries the child's CPU time so far: the parent's timeout clock.
+    data = pickle.dumps((obj, time.process_time()), protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """A process's CPU time (user + system) so far, read from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class Frames:
+    """Reads length-prefixed pickled frames from a child's pipe, with time budgets."""
+
+    TIMEOUT = object()
+    EOF = object()
+
+    def __init__(self, fd: int, pid: int) -> None:
+        self.fd = fd
+        self.pid = pid
+        self.buffer = b""
+        self.cpu = 0.0  # the child's CPU time at its last frame
+
+    def _frame(self) -> object | None:
+        if len(self.buffer) < _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack_from(self.buffer)
+        if len(self.buffer) < _HEADER.size + size:
+            return None
+        data = self.buffer[_HEADER.size : _HEADER.size + size]
+        self.buffer = self.buffer[_HEADER.size + size :]
+        try:
+            payload, self.cpu = pickle.loads(data)
+        except Exception:
+            return self.EOF  # a child that wrote garbage is a dead child
+        return payload
+
+    def _expired(self, started: float, budget: float) -> bool:
+        waited = time.monotonic() - started
+        if waited < budget:
+            return False
+        if waited >= budget * WALL_FACTOR:
+            return True
+        cpu = cpu_seconds(self.pid)
+        return cpu is None or cpu - self.cpu >= budget
+
+    def read(self, budget: float) -> object:
+        started = time.monotonic()
+        while True:
+            frame = self._frame()
+            if frame is not None:
+                return frame
+            if self._expired(started, budget):
+                return self.TIMEOUT
+            waited = time.monotonic() - started
+            wait = budget - waited if waited < budget else min(0.02, budget)
+            ready, _, _ = select.select([self.fd], [], [], max(wait, 0.001))
+            if ready:
+                chunk = os.read(self.fd, 1 << 16)
+                if not chunk:
+                    return self.EOF
+                self.buffer += chunk
+
+
+@dataclass
+class Child:
+    pid: int
+    frames: Frames
+
+    status: int | None = None
+    closed: bool = False
+
+    def stop(self) -> int:
+        """Kill (if still running) and reap, once; returns the wait status."""
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.status = os.waitpid(self.pid, 0)[1]
+        if not self.closed:
+            os.close(self.frames.fd)
+            self.closed = True
+        return self.status
+
+    def reap(self) -> int:
+        """Wait for a child whose pipe closed: it exited, or the task code killed it."""
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
+
+
+def fork(body: Body, settings: ExecSettings, workdir: str) -> Child:
+    """Fork a hardened child that runs body(send) and exits; the parent reads its frames.
+
+    A body that raises (a bug of ours: task code runs under its own guards) sends a last
+    InternalError frame with the traceback, so that the parent can report it as such.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which never returns
+        try:
+            os.close(read_fd)
+            die_with_parent()
+            # Drop every inherited descriptor but our pipe: the worker's channel to the parent,
+            # the session database... are none of the task code's business.
+            os.closerange(3, write_fd)
+            os.closerange(write_fd + 1, 1 << 16)
+            harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
+            arm_alarm()
+            body(lambda obj: send_frame(write_fd, obj))
+        except BaseException:
+            try:
+                send_frame(write_fd, InternalError(traceback.format_exc()))
+            except BaseException:
+                pass
+        os._exit(0)
+    os.close(write_fd)
+    return Child(pid, Frames(read_fd, pid))
+
+
+def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]:
+    """The child's frames until it ends: EOF, or no frame within its CPU budget (then killed).
+
+    `first_budget` bounds the first frame (setup such as running a suite), `budget` each later one.
+    Always stops and reaps the child, also when the caller stops iterating early. An
+    InternalError frame is raised as ChildError: a bug of ours must not pass for a verdict.
+    """
+    try:
+        limit = first_budget
+        while True:
+            frame = child.frames.read(limit)
+            if frame is Frames.EOF or frame is Frames.TIMEOUT:
+                return
+            if isinstance(frame, InternalError):
+                raise ChildError(frame)
+            yield frame
+            limit = budget
+    finally:
+        child.stop()
+
+
+class ChildError(Exception):
+    """A sandbox child's body raised: testaudit's own bug. str() is the exception line."""
+
+    def __init__(self, error: InternalError) -> None:
+        super().__init__(error.summary)
+        self.error = error
+
+
+def death_reason(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+        return f"the process died from signal {name} during the suite"
+    return f"the process exited with code {os.waitstatus_to_exitcode(status)} during the suite"

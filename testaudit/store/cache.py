@@ -1,0 +1,110 @@
+"""Content-addressed cache of per-task results, so an unchanged task is never audited twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from testaudit.records import MutantResult, MutantStatus, ReferenceRun, Task, TaskAudit, TaskStatus
+from testaudit.store.files import write_atomic
+
+# Bump when the entry layout changes: old entries are then simply never found.
+# 1: first version.
+# 2: entries carry the triage's results and the task's message.
+# 3: EvalPlus, BigCodeBench and stdin/stdout tasks are triaged in their own form (witnesses, tests).
+CACHE_FORMAT = 3
+
+
+def task_key(task: Task, run_material: dict) -> str:
+    """Hash of everything that decides a task's verdicts: its code, tests, operators, settings."""
+    material = {
+        "format": CACHE_FORMAT,
+        "task_id": task.task_id,
+        "entry_point": task.entry_point,
+        "source": task.source,
+        "test": task.test,
+        "solution": [task.solution_start, task.solution_end],
+        "suite_kind": task.suite_kind.value,
+        "metadata": _canonical(task.metadata),
+        "run": run_material,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A JSON-able form that is the same in every process: set order follows the hash seed."""
+    if isinstance(value, dict):
+        return [[_canonical(k), _canonical(v)] for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))]
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, [_canonical(v) for v in value]]
+    if isinstance(value, set | frozenset):
+        items = [_canonical(v) for v in value]
+        return [type(value).__name__, sorted(items, key=lambda v: json.dumps(v, sort_keys=True))]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return [type(value).__name__, value]
+    return [type(value).__name__, repr(value)]
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedTask:
+    reference: ReferenceRun
+    results: dict[str, MutantResult]  # with the triage's witnesses and suggested tests
+    suggested_tests: list[str]
+    message: str | None = None
+
+
+class ResultCache:
+    """One JSON file per task under DIR/ab/abcdef...json, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> CachedTask | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            cached = CachedTask(
+                ReferenceRun(**data["reference"]),
+                {r["mutant_id"]: _result(r) for r in data["results"]},
+                list(data.get("suggested_tests", [])),
+                data.get("message"),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            self.misses += 1  # absent or damaged: audit the task afresh
+            return None
+        self.hits += 1
+        return cached
+
+    def put(self, key: str, audit: TaskAudit) -> None:
+        if audit.reference is None or audit.status is TaskStatus.ERROR:
+            return  # nothing conclusive to keep
+        if any(audit.outcome(m).status is MutantStatus.PENDING for m in audit.mutants):
+            return  # an interrupted task is resumed from the session store, not cached
+        data = {
+            "format": CACHE_FORMAT,
+            "task_id": audit.task.task_id,
+            "reference": dataclasses.asdict(audit.reference),
+            "results": [_result_json(r) for r in audit.results.values()],
+            "suggested_tests": audit.suggested_tests,
+            "message": audit.message,
+        }
+        write_atomic(self._path(key), json.dumps(data, sort_keys=True))
+
+
+def _result_json(result: MutantResult) -> dict:
+    data = dataclasses.asdict(result)
+    data["status"] = result.status.value
+    return data
+
+
+def _result(data: dict) -> MutantResult:
+    fields = {f.name for f in dataclasses.fields(MutantResult)}
+    values = {k: v for k, v in data.items() if k in fields}
+    values["status"] = MutantStatus(values["status"])
+    return MutantResult(**values)

@@ -1,0 +1,123 @@
+"""Files: JSON Lines (plain or gzip) read into numbered records, keeping damaged lines as errors;
+whole JSON files (results, baselines, sidecars) read with one-line errors; atomic writes.
+
+Any stage may use it: it knows no record but its own `Record` of a line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from testaudit.errors import DatasetError, UsageError
+
+
+def read_json(path: Path) -> object:
+    """A whole JSON file; unreadable or invalid is a one-line UsageError naming file and line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UsageError(f"{path}{line}: not valid JSON ({getattr(exc, 'msg', exc)})") from exc
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int  # 1-based line in the file
+    data: dict | None  # None when the line is damaged
+    error: str | None = None
+
+
+def _text(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DatasetError(str(path), None, f"damaged gzip file: {exc}") from exc
+    try:
+        return raw.decode("utf-8-sig")  # a BOM (Windows editors write one) is not data
+    except UnicodeDecodeError as exc:
+        raise DatasetError(str(path), None, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def read_records(path: Path) -> list[Record]:
+    text = _text(path)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return _json_array(path, text)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            records.append(Record(number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            continue
+        except ValueError as exc:  # an integer past Python's 4300-digit limit for int(str)
+            records.append(Record(number, None, f"cannot be read: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            records.append(Record(number, None, f"expected a JSON object, got {type(data).__name__}"))
+            continue
+        records.append(Record(number, data))
+    return records
+
+
+def _json_array(path: Path, text: str) -> list[Record]:
+    """A whole-file JSON array (sanitized MBPP); each element's line is where it starts."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(str(path), exc.lineno, f"not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise DatasetError(str(path), None, f"cannot be read: {exc}") from exc
+    records = []
+    decoder = json.JSONDecoder()
+    # Find each element's starting line by re-scanning; cheap next to running the tasks.
+    pos = text.index("[") + 1
+    for item in items:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        line = text.count("\n", 0, pos) + 1
+        if isinstance(item, dict):
+            records.append(Record(line, item))
+        else:
+            records.append(Record(line, None, f"expected a JSON object, got {type(item).__name__}"))
+        pos = end
+    return records
+
+
+# --- writing ------------------------------------------------------------------------------
+
+# mkstemp creates files readable by the owner only; a report is meant to be served and shared.
+_MODE = 0o644
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`.
+
+    The temporary file lives in the target directory so that os.replace is a same-filesystem rename.
+    If anything fails, the temporary file is removed and `path` is left as it was.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.chmod(tmp, _MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,128 @@
+"""Inputs for triage: record the suite's calls to the entry point, then grow them by mutation."""
+
+from __future__ import annotations
+
+import random
+import sys
+import types
+from collections.abc import Iterator
+
+from testaudit.values import CO_VARARGS, CO_VARKEYWORDS, Bounds, Input, Mutator, call_text, fresh, is_plain
+
+
+def bound_arguments(frame: types.FrameType) -> tuple[tuple, dict]:
+    """The arguments a function was called with, read from its frame at the 'call' event."""
+    code = frame.f_code
+    names = code.co_varnames
+    local = frame.f_locals
+    positional = [local[name] for name in names[: code.co_argcount]]
+    end = code.co_argcount + code.co_kwonlyargcount
+    keywords = {name: local[name] for name in names[code.co_argcount : end]}
+    if code.co_flags & CO_VARARGS:
+        positional.extend(local[names[end]])
+        end += 1
+    if code.co_flags & CO_VARKEYWORDS:
+        keywords.update(local[names[end]])
+    return tuple(positional), keywords
+
+
+class Recorder:
+    """A profile hook that keeps deep copies of the arguments the suite passes to the entry point.
+
+    A profile hook rather than a wrapper around the candidate: it needs no change to how a suite
+    is run (whatever its kind), and it sees the arguments before the callee can mutate them.
+    Calls from inside the program itself (recursion, helpers) are not the suite's inputs.
+    """
+
+    def __init__(self, entry_point: str, program_file: str, limit: int = 1000) -> None:
+        self.entry_point = entry_point
+        self.program_file = program_file
+        self.limit = limit
+        self.inputs: list[Input] = []
+        self.seen: set[str] = set()
+        self.skipped = 0  # calls whose arguments are not plain data
+
+    def hook(self, frame: types.FrameType, event: str, arg: object) -> None:
+        if event != "call":
+            return
+        code = frame.f_code
+        if code.co_name != self.entry_point or code.co_filename != self.program_file:
+            return
+        caller = frame.f_back
+        if caller is not None and caller.f_code.co_filename == self.program_file:
+            return
+        try:
+            args, kwargs = bound_arguments(frame)
+            if not (is_plain(args) and is_plain(kwargs)):
+                self.skipped += 1
+                return
+            key = call_text(args, kwargs)
+            if key not in self.seen and len(self.inputs) < self.limit:
+                self.seen.add(key)
+                self.inputs.append(Input(fresh(args), fresh(kwargs)))
+        except Exception:  # a frame we cannot read is a call we do not record
+            self.skipped += 1
+
+    def __enter__(self) -> Recorder:
+        sys.setprofile(self.hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(None)
+
+
+class Generator:
+    """New inputs from a pool of in-domain ones: mutation of one or two arguments, or crossover.
+
+    Only inputs the caller `keep()`s (the reference accepted them) become parents, as in
+    EvalPlus: mutating an out-of-domain input rarely leads back into the domain.
+    """
+
+    def __init__(self, seeds: list[Input], rng: random.Random, program: str = "") -> None:
+        self.rng = rng
+        self.seeds = [s for s in seeds if s.args or s.kwargs]
+        self.pool = list(self.seeds)
+        self.bounds = Bounds.around(self.seeds, program)
+        self.mutator = Mutator(rng, self.bounds)
+
+    def keep(self, inp: Input) -> None:
+        self.pool.append(inp)
+
+    def __iter__(self) -> Iterator[Input]:
+        while self.pool:
+            inp = self._one()
+            if inp is not None and len(inp.text) <= self.bounds.max_text:
+                yield inp
+
+    def _one(self) -> Input | None:
+        rng = self.rng
+        # Favour the suite's own inputs as parents: witnesses near them are easier to read.
+        parents = self.seeds if self.seeds and rng.random() < 0.3 else self.pool
+        parent = rng.choice(parents)
+        if len(self.pool) > 1 and rng.random() < 0.1:
+            return self._crossover(parent, rng.choice(self.pool))
+        return self._mutate(parent)
+
+    def _mutate(self, parent: Input) -> Input | None:
+        args, kwargs = list(parent.args), dict(parent.kwargs)
+        slots = [("a", i) for i in range(len(args))] + [("k", k) for k in kwargs]
+        for _ in range(2 if self.rng.random() < 0.2 else 1):
+            where, key = self.rng.choice(slots)
+            if where == "a":
+                args[key] = self.mutator.value(args[key])
+            else:
+                kwargs[key] = self.mutator.value(kwargs[key])
+        return Input(tuple(args), kwargs, parent.distance + 1)
+
+    def _crossover(self, a: Input, b: Input) -> Input | None:
+        if len(a.args) != len(b.args) or a.kwargs.keys() != b.kwargs.keys() or a is b:
+            return None
+        args = []
+        for x, y in zip(a.args, b.args, strict=True):
+            if type(x) is type(y) and type(x) in (list, str) and self.rng.random() < 0.5:
+                # Splice two sequences: the head of one, the tail of the other.
+                args.append(x[: self.rng.randrange(len(x) + 1)] + y[self.rng.randrange(len(y) + 1) :])
+            else:
+                args.append(self.rng.choice((x, y)))
+        return Input(tuple(fresh(v) for v in args), fresh(a.kwargs),
+                     max(a.distance, b.distance) + 1)

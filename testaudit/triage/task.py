@@ -1,0 +1,597 @@
+"""One task's survivor triage, run by a worker: explore inputs, diff survivors and samples, verify.
+
+The worker only orchestrates; every program (the reference, each survivor, each sample, each
+suggested assertion) runs in a forked, hardened child (sandbox/child.py) under CPU-time budgets:
+
+1. explore: one child runs the reference's suite while recording the entry point's arguments
+   (explore.py), then grows the inputs by type-aware mutation and keeps those on which the
+   reference returns the same result twice within its time limit (and that meet the task's
+   preconditions);
+2. diff: one child per survivor (and per sample that passes the suite) runs it on every kept
+   input, in order of preference, and reports where it disagrees with the reference;
+3. verify: a fresh child per disagreeing program re-runs its best disagreeing inputs and runs the
+   suggested assertions; one more child runs every assertion against the reference. Only what
+   reproduces there becomes a witness, and only an assertion that passes on the reference and
+   fails on the program is suggested.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from testaudit import suites
+from testaudit.config import ExecSettings
+from testaudit.records import (
+    Candidate,
+    CandidateResult,
+    CandidateVerdict,
+    Event,
+    JobDone,
+    JobFailed,
+    MutantResult,
+    MutantStatus,
+    SuiteKind,
+    Task,
+    TriageJob,
+    TriageOutcome,
+)
+from testaudit.sandbox import child as children
+from testaudit.suites.stdio import StdinGenerator
+from testaudit.triage.compare import (
+    EVALPLUS,
+    PYTHON,
+    STDIO,
+    UNITTEST,
+    Comparison,
+    DiffPlan,
+    Outcome,
+    VerifyPlan,
+    agree,
+    call,
+    diff_body,
+    load_program,
+    program_filename,
+    reseed,
+    sendable,
+    verify_body,
+)
+from testaudit.triage.explore import Generator, Recorder
+from testaudit.triage.rules import compile_check, compile_oracle, parameters, source_for
+from testaudit.triage.suggest import (
+    assertion,
+    callee,
+    evalplus_input,
+    evalplus_test,
+    greedy_cover,
+    oracle_assertion,
+    stdio_case,
+)
+from testaudit.values import Input, is_plain, opaque_type
+
+SAFETY = 1.5  # input generation stops at its count; its CPU budget x SAFETY is only a net
+# What one try costs besides the reference's two calls (mutating, copying, checking, sending),
+# measured on HumanEval: counted in, so that the count and not the safety net ends generation.
+TRY_OVERHEAD_S = 2e-4
+WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
+FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
+
+
+def _atol(job: TriageJob) -> float:
+    """The dataset's own tolerance when it has one (EvalPlus's atol), else the setting."""
+    given = job.task.metadata.get("atol")
+    return float(given) if isinstance(given, int | float) and given > 0 else job.settings.atol
+
+
+def comparison(job: TriageJob) -> Comparison:
+    """How this task's suite compares results, which triage follows (see compare.py)."""
+    task = job.task
+    if task.suite_kind is SuiteKind.INPUTS:
+        given = task.metadata.get("atol")
+        atol = float(given) if isinstance(given, int | float) and given > 0 else 0.0
+        return Comparison(atol, EVALPLUS, task.entry_point,
+                          str(task.metadata.get("oracle", "humaneval")), task.task_id)
+    if task.suite_kind is SuiteKind.STDIO:
+        return Comparison(_atol(job), STDIO)
+    return Comparison(_atol(job), UNITTEST if task.suite_kind is SuiteKind.UNITTEST else PYTHON)
+
+
+def run_job(job: TriageJob, settings: ExecSettings, emit: Callable[[Event], None]) -> None:
+    """The worker's handler for triage jobs. Never raises: a bug of ours becomes a JobFailed."""
+    try:
+        emit(triage_task(job, settings))
+    except Exception as exc:
+        emit(JobFailed(job.task_id, f"triage failed: {type(exc).__name__}: {exc}",
+                       traceback.format_exc()))
+    emit(JobDone(job.task_id))
+
+
+# --- 1. explore: coverage, the suite's inputs, generated inputs ------------------------------
+
+
+@dataclass
+class Explored:
+    passed: bool = False  # the suite passed on the reference in the explore child
+    failure: str | None = None  # why it did not (should not happen: the run stage saw it pass)
+    inputs: list[Input] = field(default_factory=list)
+    expected: list[Outcome] = field(default_factory=list)
+    slowest: float = 0.0  # CPU seconds of the reference's slowest kept call
+    skipped: int = 0  # suite calls whose arguments are not plain data
+    opaque: list[str] = field(default_factory=list)  # types of the reference's non-plain results
+    traced: bool = False  # the suite's run reported back (else it took too long, or died)
+    names: list[str] | None = None  # the entry point's parameters, for oracle assertions
+
+
+def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed: int,
+                  send: children.Send) -> None:
+    task = job.task
+    stdio = task.suite_kind is SuiteKind.STDIO
+    started = time.process_time()  # the budget covers the traced suite run too
+    code = suites.compile_program(task.source, path)
+    recorder = Recorder(task.entry_point, path, job.settings.max_inputs)
+    with recorder:
+        passed, failure, _ = suites.run_suite(prepared, code)
+    send(("suite", passed, failure, recorder.skipped))
+    if not passed:
+        return
+    namespace, function = load_program(task.source, path, task.entry_point, seed, stdio)
+    send(("params", None if stdio else parameters(function)))
+    seed = reseed(task.source, seed)
+    rules = (None, None) if stdio else (
+        compile_check(source_for(job.rules.precondition, task.metadata.get("contract")), function, namespace),
+        compile_oracle(job.rules.oracle, function, namespace))
+    check, judge = rules
+    compare = comparison(job)
+    # The suite's own inputs (and the dataset's extra ones, all that meet the precondition): the
+    # reference may raise on them (a suite may expect it), but must behave the same way twice.
+    # They bound the time limit of every generated input.
+    limit = 5 * job.suite_seconds + 0.5
+    seeds = [inp for inp in _dataset_inputs(task, recorder.inputs, job.settings.max_inputs)
+             if check is None or check(inp.args, inp.kwargs)]
+    originals, opaque, last = [], set(), time.process_time()
+    for inp in seeds:
+        first, second = call(function, inp, limit, seed), call(function, inp, limit, seed)
+        if not sendable(inp, first):
+            opaque.add(opaque_type(first.value))
+        elif (first.conclusive and agree(first, second, compare, None, inp)
+                and _accepted(judge, inp, first)):
+            originals.append((inp, first))
+        if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
+            send(("inputs", []))
+            last = time.process_time()
+    slowest = max((o.seconds for _, o in originals), default=0.0)
+    send(("opaque", sorted(opaque)))
+    send(("inputs", originals))
+    costs = sorted(o.seconds for _, o in originals) or [0.0]
+    _grow(job, function, rules, originals, seed, send, min(1.0, max(0.005, 20 * slowest)), started,
+          _max_tries(job.settings, costs[len(costs) // 2]))
+
+
+def _max_tries(settings, per_call_cost: float) -> int:
+    """How many inputs to try: a count, not a clock, so that two runs try the same inputs.
+
+    The count is what the CPU budget buys at two reference calls per try, with the median
+    call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
+    wobble by a few percent between runs; the rounded one moves only at a power of two."""
+    per_call = 2.0 ** math.ceil(math.log2(max(per_call_cost, 2e-6)))
+    per_try = 2 * per_call + TRY_OVERHEAD_S
+    return max(50, min(5 * settings.max_inputs, int(settings.seconds / per_try)))
+
+
+def _dataset_inputs(task: Task, recorded: list[Input], cap: int) -> list[Input]:
+    """The inputs to start from: the suite's calls (recorded), then the ones the dataset holds:
+    EvalPlus's argument lists of both suites (the audited one's own, then the other's: more
+    chances for a witness), the stdin texts of stdin/stdout cases. Each once, at most `cap`."""
+    found: dict[str, Input] = {}
+    given = [*(task.metadata.get("inputs") or ()), *(task.metadata.get("extra_inputs") or ())]
+    if task.suite_kind is SuiteKind.STDIO:
+        given = [[case[0]] for case in task.metadata.get("cases") or ()]
+    for inp in [*recorded, *(Input(tuple(a)) for a in given if isinstance(a, list | tuple))]:
+        if len(found) >= cap:
+            break
+        if is_plain(inp.args) and is_plain(inp.kwargs):
+            found.setdefault(inp.text, inp)
+    return list(found.values())
+
+
+def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
+    """Does the task's oracle accept the reference's own result? (if not, skip the input)"""
+    return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
+
+
+def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]], seed: int | None,
+          send: children.Send, limit: float, started: float, max_tries: int) -> None:
+    """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
+
+    The CPU budget is only a safety net here (three times --triage-seconds), for references
+    whose calls on generated inputs cost far more than on the suite's own."""
+    settings = job.settings
+    check, judge = rules
+    compare = comparison(job)
+    # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
+    rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
+    kind = StdinGenerator if job.task.suite_kind is SuiteKind.STDIO else Generator
+    generator = kind([inp for inp, _ in originals], rng, job.task.source)
+    seen = {inp.text for inp, _ in originals}
+    kept, tries, batch, last = len(originals), 0, [], time.process_time()
+    for inp in generator:
+        now = time.process_time()
+        spent = now - started > SAFETY * settings.seconds
+        if spent or kept >= settings.max_inputs or tries >= max_tries:
+            break
+        tries += 1
+        text = inp.text
+        if text in seen:
+            continue
+        seen.add(text)
+        if check is not None and not check(inp.args, inp.kwargs):
+            continue
+        left = max(SAFETY * settings.seconds - (now - started), 0.005)
+        first = call(function, inp, min(limit, left), seed)
+        # Outside the domain: the reference raises, is too slow, or is not deterministic.
+        if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
+            continue
+        if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
+            continue
+        generator.keep(inp)
+        batch.append((inp, first))
+        kept += 1
+        if len(batch) >= 64 or now - last > 0.05:
+            send(("inputs", batch))
+            batch, last = [], now
+    send(("inputs", batch))
+    send(("end", tries))
+
+
+def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSettings, workdir: str,
+            path: str) -> Explored:
+    found = Explored()
+    arrived: list[tuple[Input, Outcome]] = []
+
+    def body(send: children.Send) -> None:
+        _explore_body(job, prepared, path, settings.seed, send)
+
+    # Between frames: two calls of the reference on one of the suite's inputs, at most.
+    per_frame = 2 * (5 * job.suite_seconds + 0.5) + FRAME_SLACK_S
+    for frame in children.frames(children.fork(body, settings, workdir),
+                                 settings.reference_timeout_s, per_frame):
+        kind = frame[0]
+        if kind == "params":
+            found.names = frame[1]
+        elif kind == "suite":
+            _, passed, failure, skipped = frame
+            found.passed, found.failure, found.skipped, found.traced = passed, failure, skipped, True
+        elif kind == "inputs":
+            arrived.extend(frame[1])
+        elif kind == "opaque":
+            found.opaque = frame[1]
+    # Preference order: closest to the suite's own inputs, then shortest, then first found.
+    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][0].distance, len(arrived[i][0].text), i))
+    found.inputs = [arrived[i][0] for i in order]
+    found.expected = [arrived[i][1] for i in order]
+    found.slowest = max((o.seconds for o in found.expected), default=0.0)
+    return found
+
+
+# --- 2. diff: where does each program disagree with the reference? --------------------------
+
+
+@dataclass
+class Subject:
+    """A program to compare with the reference: a survivor or a sample that passes the suite."""
+
+    ident: str
+    kind: str  # "mutant" or "sample"
+    source: str
+    disagree: dict[int, str] = field(default_factory=dict)  # input index -> what it returned
+    tried: int = 0
+    broken: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return program_filename(self.kind, self.ident)
+
+
+def _call_timeout(explored: Explored) -> float:
+    # A program may be slower than the reference, not wrong: timeouts are never witnesses, so a
+    # generous limit only costs time on the programs that hang.
+    return min(1.0, max(0.02, 10 * explored.slowest))
+
+
+def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSettings,
+         workdir: str, budget_s: float) -> None:
+    plan = DiffPlan(subject.source, subject.filename, job.task.entry_point, tuple(explored.inputs),
+                    tuple(explored.expected), _call_timeout(explored), budget_s,
+                    comparison(job), settings.seed, job.task.source, job.rules.oracle)
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: diff_body(plan, send), settings, workdir)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        kind = frame[0]
+        if kind == "broken":
+            subject.broken = frame[1]
+        elif kind == "batch":
+            _, subject.tried, found = frame
+            subject.disagree.update(found)
+
+
+# --- 3. verify in fresh processes, then choose witnesses and tests ---------------------------
+
+
+@dataclass
+class Verified:
+    witness: dict | None = None
+    failed: set[str] = field(default_factory=set)  # assertions that fail on the program
+
+
+def test_for(job: TriageJob, explored: Explored, index: int) -> str | None:
+    """The test, in the suite's style, that the reference's result on this input is right:
+    an assertion (HumanEval, MBPP), a TestCase assertion (BigCodeBench), an argument list and
+    an assertion (EvalPlus), a new {input, output} case (stdin/stdout)."""
+    task, inp, expected = job.task, explored.inputs[index], explored.expected[index]
+    style = comparison(job).style
+    if style == STDIO:
+        if expected.kind != "value" or type(expected.value) is not str or type(inp.args[0]) is not str:
+            return None
+        return stdio_case(inp.args[0], expected.value)
+    name = callee(task.suite_kind, task.entry_point)
+    if job.rules.oracle:
+        text = oracle_assertion(inp, explored.names, job.rules.oracle, name)
+        if style != EVALPLUS or text is None:
+            return text
+        line = evalplus_input(task.task_id, inp)
+        return f"{line}\n{text}" if line else None
+    if expected.kind != "value":
+        return None  # the reference raises here (an input of the suite): no value to assert
+    if style == EVALPLUS:
+        return evalplus_test(inp, expected.value, task.task_id, task.entry_point,
+                             comparison(job).family, comparison(job).atol)
+    return assertion(inp, expected.value, name, _atol(job), style=style)
+
+
+def _own_assertion(subject: Subject, job: TriageJob, explored: Explored) -> tuple[str, int] | None:
+    """The program's own suggested test, from its best disagreeing input that makes one."""
+    for index in sorted(subject.disagree)[:10]:
+        text = test_for(job, explored, index)
+        if text is not None:
+            return text, index
+    return None
+
+
+def _expected_for(asserts: list[str], explored: Explored, index_of: dict[str, int]) -> tuple:
+    """The reference's outcome on each assertion's input (EvalPlus judges its input form by it)."""
+    return tuple(explored.expected[index_of[t]] if t in index_of else None for t in asserts)
+
+
+def witness_input(job: TriageJob, inp: Input) -> str:
+    """The input as a witness shows it: the arguments as in a call, or a stdin program's text."""
+    if job.task.suite_kind is SuiteKind.STDIO and len(inp.args) == 1 and type(inp.args[0]) is str:
+        return inp.args[0]
+    return inp.text
+
+
+def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
+           settings: ExecSettings, workdir: str, index_of: dict[str, int]) -> Verified:
+    """Re-run the best disagreeing inputs and the assertions on the program, in a fresh child."""
+    best = sorted(subject.disagree)[:WITNESS_TRIES]
+    compare = comparison(job)
+    plan = VerifyPlan(
+        subject.source, subject.filename, job.task.entry_point,
+        tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
+        callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+        compare, settings.seed, job.task.source, job.rules.oracle,
+        _expected_for(asserts, explored, index_of))
+    found = Verified()
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        if frame[0] == "rerun" and frame[2] and found.witness is None:
+            index = frame[1]
+            found.witness = {"input": witness_input(job, explored.inputs[index]),
+                             "expected": compare.describe(explored.expected[index]), "actual": frame[3]}
+        elif frame[0] == "assert" and frame[2] is False:
+            found.failed.add(asserts[frame[1]])
+    return found
+
+
+def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored, settings: ExecSettings,
+                         workdir: str, path: str, index_of: dict[str, int]) -> set[str]:
+    if not asserts:
+        return set()
+    plan = VerifyPlan(job.task.source, path, job.task.entry_point, (), tuple(asserts),
+                      callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+                      comparison(job), settings.seed, job.task.source, job.rules.oracle,
+                      _expected_for(asserts, explored, index_of))
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    frames = children.frames(child, max(budget, settings.reference_timeout_s / 4), budget)
+    return {asserts[f[1]] for f in frames if f[0] == "assert" and f[2] is True}
+
+
+# --- samples: do they pass the suite at all? --------------------------------------------------
+
+
+def _suite_body(prepared: suites.PreparedTask, source: str, filename: str, send: children.Send) -> None:
+    try:
+        code = suites.compile_program(source, filename)
+    except (SyntaxError, ValueError) as exc:
+        send(("suite", False, f"does not compile: {exc}"))
+        return
+    passed, failure, namespace = suites.run_suite(prepared, code)
+    entry = namespace.get(prepared.task.entry_point)
+    ran = getattr(getattr(entry, "__code__", None), "co_filename", None) == filename
+    if passed and not ran:
+        failure, passed = "the suite did not run the sample's entry point", False
+    send(("suite", passed, failure))
+
+
+def run_suite(subject: Subject, job: TriageJob, prepared: suites.PreparedTask,
+              settings: ExecSettings, workdir: str) -> tuple[bool, str | None]:
+    budget = settings.budget(job.suite_seconds)
+    child = children.fork(lambda send: _suite_body(prepared, subject.source, subject.filename, send),
+                          settings, workdir)
+    for frame in children.frames(child, budget, budget):
+        return frame[1], frame[2]
+    return False, f"no verdict within its time budget of {budget:.3g} s, or the process died"
+
+
+# --- the whole task ---------------------------------------------------------------------------
+
+
+def triage_task(job: TriageJob, settings: ExecSettings) -> TriageOutcome:
+    task = job.task
+    prepared = suites.prepare(task, settings.seed)
+    with tempfile.TemporaryDirectory(prefix="testaudit-triage-") as private, \
+            tempfile.TemporaryDirectory(prefix="testaudit-") as workdir:
+        # coverage.py needs a real-looking absolute filename; the file itself is never read.
+        path = str(Path(private) / "reference.py")
+        Path(path).write_text(task.source, encoding="utf-8")
+        explored = explore(job, prepared, settings, workdir, path)
+        mutants = [Subject(m.id, "mutant", m.apply(task.source)) for m in job.survivors]
+        samples, sample_results = _judge_samples(job, prepared, settings, workdir)
+        subjects = mutants + samples
+        if explored.inputs:
+            budget_s = job.settings.program_budget(len(subjects))
+            for subject in subjects:
+                diff(subject, job, explored, settings, workdir, budget_s)
+        checked = _verify_all(job, explored, mutants, samples, settings, workdir, path)
+    return _outcome(job, explored, mutants, checked, sample_results, samples)
+
+
+@dataclass
+class _Checked:
+    verified: dict[str, Verified]  # subject ident -> what reproduced
+    own: dict[str, str]  # subject ident -> its verified suggested assertion
+    cover: list[str]  # the task's verified suggested assertions
+
+
+def _draft_cover(job: TriageJob, explored: Explored, mutants: list[Subject]) -> dict[str, int]:
+    """A first small set of tests (assertion -> input index), from the unverified disagreements."""
+    texts: dict[int, str] = {}
+    for subject in mutants:
+        for index in subject.disagree:
+            if index not in texts and (text := test_for(job, explored, index)) is not None:
+                texts[index] = text
+    kills = {texts[i]: {s.ident for s in mutants if i in s.disagree} for i in sorted(texts)}
+    index_of = {text: i for i, text in texts.items()}
+    return {t: index_of[t] for t in greedy_cover(kills, [texts[i] for i in sorted(texts)])}
+
+
+def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samples: list[Subject],
+                settings: ExecSettings, workdir: str, path: str) -> _Checked:
+    """Verify every disagreeing program in a fresh child, then keep only what reproduced."""
+    draft = _draft_cover(job, explored, mutants)
+    index_of = dict(draft)  # assertion -> the input it calls, for ordering by preference
+    verified: dict[str, Verified] = {}
+    tried: dict[str, list[str]] = {}
+    own: dict[str, str] = {}
+    for subject in mutants + samples:
+        if not subject.disagree:
+            continue
+        best = _own_assertion(subject, job, explored)
+        mine = best[0] if best else None
+        if best:
+            index_of[best[0]] = best[1]
+        asserts = [mine] if mine else []
+        if subject.kind == "mutant":  # the draft tests that should kill it: check that they do
+            asserts += [t for t, i in draft.items() if i in subject.disagree and t != mine]
+        tried[subject.ident] = asserts
+        verified[subject.ident] = verify(subject, asserts, job, explored, settings, workdir, index_of)
+        if mine:
+            own[subject.ident] = mine
+    everything = sorted({t for ts in tried.values() for t in ts})
+    good = passing_on_reference(everything, job, explored, settings, workdir, path, index_of)
+    own = {k: v for k, v in own.items() if v in good and v in verified[k].failed}
+    # The final set: greedy cover over what was verified (passes on the reference, fails on the
+    # confirmed survivor), so every test offered is one that was run both ways.
+    proven: dict[str, set] = {}
+    for subject in mutants:
+        found = verified.get(subject.ident)
+        if found is not None and found.witness is not None:
+            for text in found.failed & good:
+                proven.setdefault(text, set()).add(subject.ident)
+    order = sorted(proven, key=lambda t: (index_of.get(t, len(explored.inputs)), len(t), t))
+    return _Checked(verified, own, greedy_cover(proven, order))
+
+
+def _judge_samples(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSettings,
+                   workdir: str) -> tuple[list[Subject], dict[int, tuple[bool, str | None]]]:
+    passing: list[Subject] = []
+    verdicts: dict[int, tuple[bool, str | None]] = {}
+    for candidate in job.candidates:
+        subject = Subject(f"sample {candidate.sample}", "sample", candidate.program(job.task))
+        verdicts[candidate.sample] = run_suite(subject, job, prepared, settings, workdir)
+        if verdicts[candidate.sample][0]:
+            passing.append(subject)
+    return passing, verdicts
+
+
+def _outcome(job: TriageJob, explored: Explored, mutants: list[Subject], checked: _Checked,
+             verdicts: dict[int, tuple[bool, str | None]], samples: list[Subject]) -> TriageOutcome:
+    results = tuple(
+        _mutant_result(subject, result, checked)
+        for subject, result in zip(mutants, job.results, strict=True)
+    )
+    by_ident = {s.ident: s for s in samples}
+    candidates = tuple(_sample_result(job, c, verdicts[c.sample], by_ident.get(f"sample {c.sample}"),
+                                      checked) for c in job.candidates)
+    return TriageOutcome(job.task.task_id, results, tuple(checked.cover), candidates,
+                         len(explored.inputs), _note(job, explored))
+
+
+def _mutant_result(subject: Subject, result: MutantResult, checked: _Checked) -> MutantResult:
+    # The status is the run stage's (survived, or no_coverage from the reference's coverage);
+    # triage adds the evidence.
+    status = result.status
+    detail = result.detail if status is MutantStatus.NO_COVERAGE else None
+    found = checked.verified.get(subject.ident)
+    witness = found.witness if found else None
+    if witness is None:
+        why = (f"no input of {subject.tried} tried tells it from the reference" if subject.tried
+               else "no inputs to try it on") + ": unconfirmed, possibly equivalent"
+        detail = f"{detail}; {why}" if detail else why
+    return replace(result, status=status, detail=detail, witness=witness,
+                   suggested_test=checked.own.get(subject.ident) if witness else None,
+                   inputs_tried=subject.tried)
+
+
+def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, str | None],
+                   subject: Subject | None, checked: _Checked) -> CandidateResult:
+    base = CandidateResult(job.task.task_id, candidate.sample, candidate.completion,
+                           CandidateVerdict.FAILS, verdict[1])
+    if not verdict[0] or subject is None:
+        return base
+    found = checked.verified.get(subject.ident)
+    if found is not None and found.witness is not None:
+        return replace(base, verdict=CandidateVerdict.WRONG, detail=None, witness=found.witness,
+                       suggested_test=checked.own.get(subject.ident), inputs_tried=subject.tried)
+    detail = subject.broken or (f"agrees with the reference on all {subject.tried} inputs tried"
+                                if subject.tried else "no inputs to compare it with the reference on")
+    return replace(base, verdict=CandidateVerdict.PASSES, detail=detail, inputs_tried=subject.tried)
+
+
+def _note(job: TriageJob, explored: Explored) -> str | None:
+    if not explored.passed and explored.failure:
+        return f"triage: the reference failed its suite in triage's sandbox: {explored.failure}"
+    if explored.inputs:
+        return None
+    if not explored.traced:
+        return ("triage: the reference's suite did not finish under coverage tracing (out of "
+                "time, or the process died), so no survivor could be confirmed")
+    why = f"the suite passes no plain-data arguments to {job.task.entry_point}"
+    if job.task.suite_kind is SuiteKind.STDIO:
+        why = "the reference gives no output on its tests' inputs that is the same twice"
+    elif explored.opaque:
+        # Only plain data may leave a sandbox child, be compared there and appear in a test.
+        why = (f"the reference's results on the suite's inputs are not plain data "
+               f"({', '.join(explored.opaque[:3])})")
+    elif explored.skipped:
+        calls = "call of {} passes" if explored.skipped == 1 else "calls of {} pass"
+        why = (f"the suite's {explored.skipped} {calls.format(job.task.entry_point)} objects that "
+               "are not plain data (such as DataFrames or files)")
+    return f"triage: {why}, so no survivor could be confirmed"
