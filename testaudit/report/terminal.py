@@ -153,6 +153,9 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
         w(f"  resume: kept {summary.kept_from_resume} results from the session store\n")
     if summary.cached_tasks:
         w(f"  cache: {summary.cached_tasks} unchanged tasks served from the result cache\n")
+    if summary.incidents:
+        w(f"  internal errors: {plural(summary.incidents, 'mutant')} without a verdict because of a bug "
+          f"in testaudit (status error; tracebacks in {out}/testaudit.log)\n")
     w(f"  results: {out}\n")
 
 
