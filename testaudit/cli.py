@@ -1,4 +1,8 @@
-"""The command line: turns options into a RunConfig and calls the core. Nothing else lives here."""
+"""The command line: turns options into a RunConfig and calls the core. Nothing else lives here.
+
+The stages are imported inside the commands, when they run: `testaudit --help` and a mistyped
+option answer without loading libcst, multiprocess or jinja2.
+"""
 
 from __future__ import annotations
 
@@ -55,45 +59,58 @@ def cli() -> None:
     """Audit benchmark test suites: how many wrong programs do they let through?"""
 
 
+def audit_options(fn):
+    """The audit's arguments and options, shared by `audit` and `gate` (a gate is an audit plus
+    thresholds): one list, applied to both commands."""
+    for option in reversed(_AUDIT_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+_AUDIT_OPTIONS = [
+    click.argument("dataset", default="humaneval"),
+    click.option("--format", "format_", type=click.Choice(FORMAT_NAMES),
+                  help="Dataset format (default: detected from the file; see docs/formats.md)."),
+    click.option("--suite", type=click.Choice(SUITES), default="base", show_default=True,
+                  help="EvalPlus: audit the original inputs (base) or base + plus_input (plus)."),
+    click.option("--challenge", is_flag=True, help="MBPP: add challenge_test_list to the tests."),
+    click.option("--tasks", "tasks", multiple=True, metavar="GLOB",
+                  help="Only task ids matching this glob (repeatable), e.g. 'HumanEval/1*'."),
+    click.option("--limit", type=click.IntRange(min=1), help="Keep the first N selected tasks."),
+    click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+                  show_default="CPU count", help="Worker processes."),
+    click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports/<dataset>]."),
+    click.option("--resume", is_flag=True, help="Continue an interrupted audit in the same --out."),
+    click.option("--operator", "operators", multiple=True, help="Only these operators (repeatable)."),
+    click.option("--timeout-factor", type=click.FloatRange(min=1), default=10.0, show_default=True,
+                  help="Mutant budget: this many times the reference's suite time..."),
+    click.option("--timeout-constant", type=click.FloatRange(min=0.01), default=0.05,
+                  show_default=True, help="...plus this many seconds (CPU time)."),
+    click.option("--memory-cap", type=click.IntRange(min=64), default=1024, show_default=True,
+                  help="Address-space cap per sandbox process, in MiB."),
+    click.option("--seed", type=int, default=0, show_default=True,
+                  help="Seed for `random` before every suite run, and for set order."),
+    click.option("--no-html", is_flag=True, help="Skip the HTML report and mutation-report.json."),
+    click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".testaudit-cache"),
+                  show_default=True, help="Content-addressed cache of per-task results."),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
+    click.option("--no-triage", is_flag=True,
+                  help="Skip survivor triage (witness inputs, suggested tests)."),
+    click.option("--triage-inputs", type=click.IntRange(min=1), default=1000, show_default=True,
+                  help="Triage budget: inputs per task (the suite's own plus generated)..."),
+    click.option("--triage-seconds", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+                  help="...or this much CPU time per task to generate them, whichever comes first."),
+    click.option("--atol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                  help="Float tolerance when comparing a program's results with the reference's."),
+    click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False),
+                  help="Also judge these model samples (HumanEval samples .jsonl: task_id, completion)."),
+    click.option("--preconditions", type=click.Path(path_type=Path, dir_okay=False),
+                  help="JSON file: task id -> precondition on the arguments (see docs/triage.md)."),
+]
+
+
 @cli.command()
-@click.argument("dataset", default="humaneval")
-@click.option("--format", "format_", type=click.Choice(FORMAT_NAMES),
-              help="Dataset format (default: detected from the file; see docs/formats.md).")
-@click.option("--suite", type=click.Choice(SUITES), default="base", show_default=True,
-              help="EvalPlus: audit the original inputs (base) or base + plus_input (plus).")
-@click.option("--challenge", is_flag=True, help="MBPP: add challenge_test_list to the tests.")
-@click.option("--tasks", "tasks", multiple=True, metavar="GLOB",
-              help="Only task ids matching this glob (repeatable), e.g. 'HumanEval/1*'.")
-@click.option("--limit", type=click.IntRange(min=1), help="Keep the first N selected tasks.")
-@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
-              show_default="CPU count", help="Worker processes.")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports/<dataset>].")
-@click.option("--resume", is_flag=True, help="Continue an interrupted audit in the same --out.")
-@click.option("--operator", "operators", multiple=True, help="Only these operators (repeatable).")
-@click.option("--timeout-factor", type=click.FloatRange(min=1), default=10.0, show_default=True,
-              help="Mutant budget: this many times the reference's suite time...")
-@click.option("--timeout-constant", type=click.FloatRange(min=0.01), default=0.05,
-              show_default=True, help="...plus this many seconds (CPU time).")
-@click.option("--memory-cap", type=click.IntRange(min=64), default=1024, show_default=True,
-              help="Address-space cap per sandbox process, in MiB.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for `random` before every suite run, and for set order.")
-@click.option("--no-html", is_flag=True, help="Skip the HTML report and mutation-report.json.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".testaudit-cache"),
-              show_default=True, help="Content-addressed cache of per-task results.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
-@click.option("--no-triage", is_flag=True,
-              help="Skip survivor triage (coverage, witness inputs, suggested tests).")
-@click.option("--triage-inputs", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Triage budget: inputs per task (the suite's own plus generated)...")
-@click.option("--triage-seconds", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="...or this much CPU time per task to generate them, whichever comes first.")
-@click.option("--atol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
-              help="Float tolerance when comparing a program's results with the reference's.")
-@click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also judge these model samples (HumanEval samples .jsonl: task_id, completion).")
-@click.option("--preconditions", type=click.Path(path_type=Path, dir_okay=False),
-              help="JSON file: task id -> precondition on the arguments (see docs/triage.md).")
+@audit_options
 @_guard
 def audit(**kw) -> None:
     """Mutate each task's reference solution and run its own tests against every mutant.
@@ -174,6 +191,7 @@ def main() -> None:
 
 
 @cli.command()
+@audit_options
 @click.option("--min-score", type=click.FloatRange(0, 1), help="Per task: lowest mutation score.")
 @click.option("--max-confirmed-wrong", type=click.IntRange(min=0),
               help="Per task: most survivors with a witness (wrong programs that pass).")
@@ -220,7 +238,3 @@ def gate(**kw) -> None:
         ci_output.write_junit(summary, violations, junit)
     if violations:
         sys.exit(ThresholdError.exit_code)
-
-
-# `gate` takes every `audit` option too: one audit, then the thresholds.
-gate.params = [*audit.params, *gate.params]

@@ -28,6 +28,7 @@ from pathlib import Path
 from testaudit.errors import UsageError
 from testaudit.records import TaskRules
 from testaudit.store.files import read_json
+from testaudit.values import CO_VARARGS, CO_VARKEYWORDS
 
 Check = Callable[[tuple, dict], bool]
 Oracle = Callable[[tuple, dict, object], bool]
@@ -98,7 +99,7 @@ def source_for(expression: str | None, contract: str | list | None) -> str | Non
 def parameters(function: object) -> list[str] | None:
     """The names of a function's positional parameters, or None when it takes *args/**kwargs."""
     code = getattr(function, "__code__", None)
-    if code is None or code.co_flags & 0x0C:
+    if code is None or code.co_flags & (CO_VARARGS | CO_VARKEYWORDS):
         return None
     return list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
 
@@ -156,12 +157,12 @@ def _signature(code) -> str:
     end = code.co_argcount + code.co_kwonlyargcount
     keyword_only = list(names[code.co_argcount : end])
     parts = list(names[: code.co_argcount])
-    if code.co_flags & 0x04:
+    if code.co_flags & CO_VARARGS:
         parts.append("*" + names[end])
         end += 1
     elif keyword_only:
         parts.append("*")
     parts.extend(keyword_only)
-    if code.co_flags & 0x08:
+    if code.co_flags & CO_VARKEYWORDS:
         parts.append("**" + names[end])
     return ", ".join(parts)
