@@ -138,11 +138,10 @@ def stryker_report(summary: AuditSummary) -> dict:
             },
             "tasks": {s.value: summary.count_tasks(s) for s in TaskStatus},
             "seconds": summary.seconds,
+            # None (null) when no triage ran, as in results.json: nothing is confirmed, or refuted.
+            "confirmedWrong": summary.confirmed_wrong if summary.triaged else None,
         },
     }
-    confirmed = getattr(summary, "confirmed_wrong", None)
-    if confirmed is not None:
-        report["testaudit"]["confirmedWrong"] = confirmed
     return report
 
 
