@@ -54,19 +54,6 @@ class Location:
     start: Position
     end: Position  # exclusive, as in Stryker's schema
 
-    def to_json(self) -> dict:
-        return {
-            "start": {"line": self.start.line, "column": self.start.column},
-            "end": {"line": self.end.line, "column": self.end.column},
-        }
-
-    @staticmethod
-    def from_json(data: dict) -> Location:
-        return Location(
-            Position(data["start"]["line"], data["start"]["column"]),
-            Position(data["end"]["line"], data["end"]["column"]),
-        )
-
 
 @dataclass(frozen=True)
 class Origin:
@@ -136,6 +123,19 @@ class Mutant:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """An input on which a program and the reference disagree, reproduced in a fresh process.
+
+    Each part is text as a reader sees it (store/codec.py keeps it as {"input", "expected",
+    "actual"} in every file).
+    """
+
+    input: str  # the arguments as in a call, or a stdin program's text
+    expected: str  # the reference's result (repr), or what it raised
+    actual: str  # the program's result (repr), or what it raised
+
+
+@dataclass(frozen=True)
 class MutantResult:
     """The verdict on one mutant. pickleable: returned across the process pool."""
 
@@ -145,8 +145,7 @@ class MutantResult:
     detail: str | None = None
     seconds: float = 0.0
     # Survivor triage (filled by the triage stage; None/0 until then):
-    # {"input": repr of the arguments, "expected": repr, "actual": repr or exception}
-    witness: dict | None = None
+    witness: Witness | None = None
     suggested_test: str | None = None  # verified: passes on the reference, fails on the mutant
     inputs_tried: int = 0
 
@@ -169,7 +168,7 @@ class CandidateResult:
     completion: str
     verdict: CandidateVerdict
     detail: str | None = None  # why it fails the suite, or why it could not be judged
-    witness: dict | None = None  # as MutantResult.witness
+    witness: Witness | None = None  # as MutantResult.witness
     suggested_test: str | None = None
     inputs_tried: int = 0
 
@@ -372,14 +371,16 @@ class TaskAudit:
         return MutantResult(mutant.id, mutant.task_id, mutant.status, mutant.detail)
 
     @property
+    def survivors(self) -> list[Mutant]:
+        """The mutants the suite lets through (survived or no coverage), in generation order."""
+        return [m for m in self.mutants if self.outcome(m).status in UNDETECTED]
+
+    @property
     def confirmed_wrong(self) -> int:
         """Survivors with a reproduced witness: wrong programs that pass the tests."""
         if self.status is not TaskStatus.OK:
             return 0
-        return sum(
-            1 for m in self.mutants
-            if self.outcome(m).status in UNDETECTED and self.outcome(m).witness is not None
-        )
+        return sum(1 for m in self.survivors if self.outcome(m).witness is not None)
 
     @property
     def score(self) -> Score:
@@ -414,6 +415,25 @@ class AuditSummary:
     @property
     def tasks_accepting_wrong(self) -> int:
         return sum(1 for t in self.tasks if t.confirmed_wrong)
+
+    @property
+    def triaged(self) -> bool:
+        """Whether triage ran; if not, no survivor is confirmed wrong, or unconfirmed."""
+        return self.triage_seconds is not None
+
+    @property
+    def unconfirmed(self) -> int:
+        """Survivors without a reproduced witness: possibly equivalent to the reference."""
+        return self.score.undetected - self.confirmed_wrong
+
+    @property
+    def suggested_test_count(self) -> int:
+        return sum(len(t.suggested_tests) for t in self.tasks)
+
+    @property
+    def samples(self) -> list[CandidateResult]:
+        """Every judged model sample (--candidates), task by task."""
+        return [c for t in self.tasks for c in t.candidates]
 
     def count_tasks(self, status: TaskStatus) -> int:
         return sum(1 for t in self.tasks if t.status is status)

@@ -26,6 +26,7 @@ from testaudit.records import (
     Task,
     TaskAudit,
     TaskStatus,
+    Witness,
 )
 
 
@@ -43,7 +44,7 @@ def _audit(task_id: str, statuses: list[MutantStatus], witnesses: int = 0, line:
         witness = None
         if st is MutantStatus.SURVIVED and given < witnesses:  # only survivors get witnesses
             given += 1
-            witness = {"input": "(1,)", "expected": "2", "actual": "0"}
+            witness = Witness("(1,)", "2", "0")
         results[m.id] = MutantResult(m.id, task_id, st, None, witness=witness,
                                      suggested_test="assert candidate(1) == 2" if witness else None)
     message = "broken!" if status is TaskStatus.BROKEN else None

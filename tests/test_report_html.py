@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,19 +21,12 @@ from testaudit.records import (
     Task,
     TaskAudit,
     TaskStatus,
+    Witness,
 )
 from testaudit.report import pages
 from testaudit.report.html import STATUS_FILE, write_html
 
 XSS = '"<script>alert(1)</script>'
-
-
-@dataclass(frozen=True)
-class TriagedResult(MutantResult):
-    """A result as the triage stage (issue 4) will make it: with a witness and a suggested test."""
-
-    witness: dict | None = None
-    suggested_test: str | None = None
 
 
 def make_task(task_id: str, prompt: str, solution: str, test: str, entry: str) -> Task:
@@ -73,7 +66,7 @@ def make_audit(task: Task, verdicts: list[tuple], status: TaskStatus = TaskStatu
             mutant = replace(mutant, status=mstatus, detail=detail)
         else:
             kwargs = extra[0] if extra else {}
-            results[mutant.id] = TriagedResult(mutant.id, task.task_id, mstatus, detail, **kwargs)
+            results[mutant.id] = MutantResult(mutant.id, task.task_id, mstatus, detail, **kwargs)
         mutants.append(mutant)
     return TaskAudit(task, mutants, results, status=status, message=message)
 
@@ -113,7 +106,7 @@ K, S, T, N, E = (MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOU
 
 def sample_summary() -> AuditSummary:
     """Four small tasks: a mixed one, a perfect one, a weak one and a broken one."""
-    witness = {"input": "below_zero([0, -1])", "expected": "True", "actual": "False"}
+    witness = Witness("below_zero([0, -1])", "True", "False")
     audits = [
         make_audit(BELOW_ZERO, [
             ("<", "<=", "swap_compare", S, None),
@@ -185,7 +178,7 @@ def test_task_page_groups_mutants_and_marks_lines() -> None:
     page = built[0]
     assert page.href == "Demo_0.html" and page.next.href == "Demo_1.html" and page.prev is None
     assert [m.operator for m in page.survivors][0] == "shift_constant"  # confirmed first
-    assert page.survivors[0].witness == pages.Witness("below_zero([0, -1])", "True", "False")
+    assert page.survivors[0].witness == Witness("below_zero([0, -1])", "True", "False")
     assert {m.status for m in page.detected} == {"killed", "timeout"}
     assert [m.status for m in page.unscored] == ["equivalent"]
     assert page.solution_lines == (3, 8)

@@ -102,3 +102,15 @@ def test_file_names_stay_distinct() -> None:
 def test_empty_audit_is_valid(validator) -> None:
     summary = AuditSummary(Dataset("empty", "none", "humaneval", ()), {}, [])
     assert list(validator.iter_errors(stryker_report(summary))) == []
+
+
+def test_confirmed_wrong_is_null_when_no_triage_ran_as_in_results_json() -> None:
+    from testaudit.store import results_json
+
+    untriaged = sample_summary()
+    assert untriaged.triage_seconds is None
+    assert results_json.to_json(untriaged, "test")["summary"]["confirmed_wrong"] is None
+    assert stryker_report(untriaged)["testaudit"]["confirmedWrong"] is None
+    untriaged.triage_seconds = 1.0
+    assert results_json.to_json(untriaged, "test")["summary"]["confirmed_wrong"] == 1
+    assert stryker_report(untriaged)["testaudit"]["confirmedWrong"] == 1

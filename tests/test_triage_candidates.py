@@ -61,12 +61,12 @@ def test_wrong_samples_carry_a_witness_that_shows_the_bug(summary) -> None:
     found = judged(summary)
     for line, result in found.items():
         assert (result.witness is not None) == (result.verdict is WRONG), line
-    lst = eval(found[1].witness["input"])  # noqa: S307 - our own repr
-    assert max(lst) < 0 and found[1].witness["actual"] == "0"
-    lst, t = eval(found[4].witness["input"])  # noqa: S307
-    assert lst[0] >= t and found[4].witness["actual"] == "True"
-    assert float(found[8].witness["input"]) < 0
-    assert eval(found[10].witness["input"]) <= 1  # noqa: S307
+    lst = eval(found[1].witness.input)  # noqa: S307 - our own repr
+    assert max(lst) < 0 and found[1].witness.actual == "0"
+    lst, t = eval(found[4].witness.input)  # noqa: S307
+    assert lst[0] >= t and found[4].witness.actual == "True"
+    assert float(found[8].witness.input) < 0
+    assert eval(found[10].witness.input) <= 1  # noqa: S307
     assert found[2].inputs_tried >= 500 and "agrees with the reference" in found[2].detail
     assert found[7].suggested_test.startswith("assert candidate(")
 

@@ -12,7 +12,14 @@ from conftest import FIXTURES
 from testaudit import triage
 from testaudit.config import RunConfig
 from testaudit.pipeline import run
-from testaudit.records import UNDETECTED, AuditSummary, MutantResult, MutantStatus, TaskAudit
+from testaudit.records import (
+    UNDETECTED,
+    AuditSummary,
+    MutantResult,
+    MutantStatus,
+    TaskAudit,
+    Witness,
+)
 from testaudit.store import FILENAME
 from testaudit.store import results_json as results
 
@@ -61,14 +68,14 @@ def test_clamp_witnesses_and_an_input_outside_the_documented_domain(plain) -> No
     found = survivors(plain, "triage/clamp")
     dropped = found[(5, "if x > hi:\n        return hi", "pass")]
     assert dropped.witness is not None
-    x, lo, hi = eval(f"({dropped.witness['input']},)")  # noqa: S307 - our own repr
-    assert x > hi and eval(dropped.witness["expected"]) == hi  # noqa: S307
+    x, lo, hi = eval(f"({dropped.witness.input},)")  # noqa: S307 - our own repr
+    assert x > hi and eval(dropped.witness.expected) == hi  # noqa: S307
     assert found[(6, "hi", "None")].status is MutantStatus.NO_COVERAGE  # never returns hi
-    assert found[(6, "hi", "None")].witness["actual"] == "None"
+    assert found[(6, "hi", "None")].witness.actual == "None"
     # x == lo is where `x <= lo` differs, and only when lo > hi: the docstring excludes that,
     # but without a precondition triage cannot know it; the report shows the input.
     boundary = found[(3, "<", "<=")].witness
-    x, lo, hi = eval(f"({boundary['input']},)")  # noqa: S307
+    x, lo, hi = eval(f"({boundary.input},)")  # noqa: S307
     assert x == lo > hi
     assert found[(5, ">", ">=")].witness is None  # equivalent: returns hi when x == hi
 
@@ -84,8 +91,7 @@ def test_a_precondition_keeps_inputs_in_the_domain(tmp_path: Path) -> None:
 def test_an_unreached_guard_is_no_coverage_and_its_witness_is_the_empty_list(plain) -> None:
     found = survivors(plain, "triage/mean")
     deleted = found[(3, "if not xs:\n        return 0.0", "pass")]
-    assert deleted.witness == {"input": "[]", "expected": "0.0",
-                               "actual": "raises ZeroDivisionError: division by zero"}
+    assert deleted.witness == Witness("[]", "0.0", "raises ZeroDivisionError: division by zero")
     assert deleted.suggested_test == "assert abs(candidate([]) - 0.0) <= 1e-06"
     assert found[(4, "0.0", "None")].status is MutantStatus.NO_COVERAGE
     assert found[(4, "0.0", "None")].detail == "the suite never runs line 4"
@@ -96,7 +102,7 @@ def test_dead_code_is_no_coverage_and_stays_unconfirmed(plain) -> None:
     dead = [r for (line, _, _), r in found.items() if line == 9]
     assert len(dead) == 3
     assert all(r.status is MutantStatus.NO_COVERAGE and r.witness is None for r in dead)
-    assert found[(3, "0", "1")].witness["input"] == "1"  # x > 1 misses x == 1
+    assert found[(3, "0", "1")].witness.input == "1"  # x > 1 misses x == 1
 
 
 def test_suggested_tests_pass_on_the_reference_and_kill_every_confirmed_survivor(plain) -> None:

@@ -15,7 +15,15 @@ from conftest import FIXTURES
 
 from testaudit.config import RunConfig
 from testaudit.pipeline import run
-from testaudit.records import UNDETECTED, AuditSummary, Mutant, MutantResult, MutantStatus, TaskAudit
+from testaudit.records import (
+    UNDETECTED,
+    AuditSummary,
+    Mutant,
+    MutantResult,
+    MutantStatus,
+    TaskAudit,
+    Witness,
+)
 from testaudit.suites.evalplus import EvalPlusCheck, deserialize
 from testaudit.suites.stdio import StdinGenerator, same_output
 from testaudit.triage.compare import EVALPLUS, STDIO, Comparison
@@ -76,10 +84,10 @@ def test_evalplus_witnesses_come_from_the_other_suite_and_respect_the_contract(e
     found = survivors(clip)
     dropped = found[(8, "if x > hi:\n        return hi", "pass")][1]
     # [15, 0, 10] is a plus_input: the base suite's audit tries the plus suite's inputs first.
-    assert dropped.witness == {"input": "15, 0, 10", "expected": "10", "actual": "15"}
+    assert dropped.witness == Witness("15, 0, 10", "10", "15")
     assert dropped.suggested_test == "# input: [15, 0, 10]\nassert clip(15, 0, 10) == 10"
     assert found[(9, "hi", "None")][1].status is MutantStatus.NO_COVERAGE
-    assert found[(9, "hi", "None")][1].witness["actual"] == "None"
+    assert found[(9, "hi", "None")][1].witness.actual == "None"
     # `x <= lo` returns lo instead of hi only when x == lo > hi: the contract rules that out.
     boundary = found[(6, "<", "<=")][1]
     assert boundary.witness is None and boundary.inputs_tried >= 500
@@ -164,8 +172,7 @@ def test_bigcodebench_survivors_get_testcase_assertions(bigcodebench) -> None:
     found = survivors(area)
     for key in ((10, "<", "<="), (10, "0", "1")):
         mutant, result = found[key]
-        assert result.witness == {"input": "0", "expected": "0.0",
-                                  "actual": "raises ValueError: negative radius"}
+        assert result.witness == Witness("0", "0.0", "raises ValueError: negative radius")
         assert result.suggested_test == "self.assertAlmostEqual(task_func(0), 0.0, delta=1e-06)"
         assert _unittest_passes(result.suggested_test, area.task.source)
         assert not _unittest_passes(result.suggested_test, mutant.apply(area.task.source))
@@ -213,9 +220,9 @@ def test_stdio_witnesses_are_stdin_texts_and_tests_are_new_cases(stdio) -> None:
     for key in ((7, ">", ">="), (10, "sys.exit(0)", "pass"), (3, "split", "rsplit")):
         assert found[key][1].witness is None  # equivalent
     header = found[(4, "1", "0")][1].witness
-    n, *numbers = map(int, header["input"].split())
+    n, *numbers = map(int, header.input.split())
     assert n == len(numbers) and n > max(numbers)  # a well-formed input on which n is the largest
-    assert same_output(header["expected"], str(max(numbers)))
+    assert same_output(header.expected, str(max(numbers)))
     checked = 0
     for mutant, result in found.values():
         if result.suggested_test is None:

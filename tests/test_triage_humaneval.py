@@ -62,9 +62,9 @@ def test_every_witness_reproduces_here_too(summary) -> None:
             result = audit.outcome(mutant)
             if result.status not in UNDETECTED or result.witness is None:
                 continue
-            args = result.witness["input"]
+            args = result.witness.input
             kind, ref = outcome(audit.task.source, audit.task.entry_point, args)
-            assert kind == "value" and repr(ref)[:200] == result.witness["expected"][:200]
+            assert kind == "value" and repr(ref)[:200] == result.witness.expected[:200]
             got = outcome(mutant.apply(audit.task.source), audit.task.entry_point, args)
             assert got[0] == "raised" or not same(ref, got[1], 1e-6), (mutant.id, args)
             confirmed += 1
@@ -77,7 +77,7 @@ def test_a_vacuous_check_is_confirmed_on_the_suites_own_input(summary) -> None:
     audit = task(summary, "HumanEval/33")
     witnessed = [audit.outcome(m).witness for m in audit.mutants if audit.outcome(m).witness]
     assert witnessed
-    assert all(f"candidate({w['input']})" in audit.task.test for w in witnessed)
+    assert all(f"candidate({w.input})" in audit.task.test for w in witnessed)
 
 
 def test_find_zero_survivors_are_judged_by_the_tasks_own_oracle(summary) -> None:
@@ -89,8 +89,8 @@ def test_find_zero_survivors_are_judged_by_the_tasks_own_oracle(summary) -> None
         result = audit.outcome(mutant)
         if result.witness is None:
             continue
-        kind, value = outcome(mutant.apply(audit.task.source), "find_zero", result.witness["input"])
-        xs = eval(result.witness["input"])  # noqa: S307
+        kind, value = outcome(mutant.apply(audit.task.source), "find_zero", result.witness.input)
+        xs = eval(result.witness.input)  # noqa: S307
         assert kind != "value" or abs(namespace["poly"](xs, value)) >= 1e-4
         assert result.suggested_test.endswith("assert abs(poly(xs, result)) < 1e-4")
 
@@ -100,7 +100,7 @@ def test_fib4_small_inputs_are_never_run_by_its_suite(summary) -> None:
     uncovered = [audit.outcome(m) for m in audit.mutants
                  if audit.outcome(m).status is MutantStatus.NO_COVERAGE]
     assert uncovered and all(r.detail.startswith("the suite never runs line 20") for r in uncovered)
-    assert all(r.witness is not None and int(r.witness["input"]) < 4 for r in uncovered)
+    assert all(r.witness is not None and int(r.witness.input) < 4 for r in uncovered)
     assert 1 <= len(audit.suggested_tests) <= 3
     assert audit.confirmed_wrong >= len(uncovered)
 

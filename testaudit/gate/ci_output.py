@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from testaudit.gate.policy import Violation
-from testaudit.records import UNDETECTED, AuditSummary, Mutant, TaskAudit
+from testaudit.records import AuditSummary, Mutant, TaskAudit
 from testaudit.store.files import write_atomic
 from testaudit.text import percent
 
@@ -30,15 +30,11 @@ def survivor_line(audit: TaskAudit, mutant: Mutant) -> str:
     text = (f"{_where(audit)}: program line {mutant.location.start.line}: "
             f"`{_one_line(mutant.original)}` -> `{_one_line(mutant.replacement)}` "
             f"({mutant.operator}, {result.status.value})")
-    if result.witness:
-        w = result.witness
-        text += (f" wrong on input {_one_line(str(w.get('input')), 60)}: expected "
-                 f"{_one_line(str(w.get('expected')), 40)}, got {_one_line(str(w.get('actual')), 40)}")
+    w = result.witness
+    if w is not None:
+        text += (f" wrong on input {_one_line(w.input, 60)}: expected "
+                 f"{_one_line(w.expected, 40)}, got {_one_line(w.actual, 40)}")
     return text
-
-
-def _survivors(audit: TaskAudit) -> list[Mutant]:
-    return [m for m in audit.mutants if audit.outcome(m).status in UNDETECTED]
 
 
 def _by_task(violations: list[Violation]) -> dict[str | None, list[str]]:
@@ -59,7 +55,7 @@ def write_log(summary: AuditSummary, violations: list[Violation], stream: TextIO
         stream.write(f"FAIL {task_id} at {_where(audit)}: score {percent(audit.score.mutation_score)}\n")
         for reason in reasons:
             stream.write(f"  - {reason}\n")
-        for mutant in _survivors(audit):
+        for mutant in audit.survivors:
             stream.write(f"  survivor {survivor_line(audit, mutant)}\n")
             if audit.outcome(mutant).suggested_test:
                 test = _indent(audit.outcome(mutant).suggested_test, "      ")
@@ -94,7 +90,7 @@ def junit_xml(summary: AuditSummary, violations: list[Violation]) -> bytes:
         if task_id in grouped:
             failure = ET.SubElement(case, "failure", message="; ".join(grouped[task_id]),
                                     type="testaudit.threshold")
-            lines = [survivor_line(audit, m) for m in _survivors(audit)]
+            lines = [survivor_line(audit, m) for m in audit.survivors]
             lines += [f"suggested: {t}" for t in audit.suggested_tests]
             failure.text = "\n".join(lines)
     if None in grouped:

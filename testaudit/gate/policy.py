@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from testaudit.errors import UsageError
-from testaudit.records import UNDETECTED, AuditSummary, TaskAudit, TaskStatus
-from testaudit.store.files import read_json
+from testaudit.records import AuditSummary, TaskAudit, TaskStatus
+from testaudit.store import codec, results_json
 from testaudit.text import percent
 
 EPSILON = 1e-6  # results.json rounds scores to 6 places: compare with that much slack
@@ -92,21 +92,11 @@ def policy_from_pyproject(path: Path) -> GatePolicy:
 
 def read_baseline(path: Path) -> dict[str, TaskBaseline]:
     """Per-task score and confirmed-wrong count from an earlier results.json."""
-    data = read_json(path)
-    try:
-        baseline = {}
-        for task in data["tasks"]:
-            confirmed = sum(1 for m in task["mutants"]
-                            if m["status"] in ("survived", "no_coverage") and m.get("witness"))
-            baseline[task["task_id"]] = TaskBaseline(task.get("mutation_score"), confirmed,
-                                                     task.get("status", "ok"))
-        return baseline
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path}: not a testaudit results.json baseline ({exc})") from exc
-
-
-def survivors(audit: TaskAudit) -> int:
-    return sum(1 for m in audit.mutants if audit.outcome(m).status in UNDETECTED)
+    summary = results_json.read(path)
+    # The score as the file has it (rounded), so that a rerun of the same audit compares equal.
+    return {a.task.task_id: TaskBaseline(codec.rounded(a.score.mutation_score), a.confirmed_wrong,
+                                         a.status.value)
+            for a in summary.tasks}
 
 
 def _task_reasons(audit: TaskAudit, policy: GatePolicy) -> list[str]:
@@ -118,7 +108,7 @@ def _task_reasons(audit: TaskAudit, policy: GatePolicy) -> list[str]:
     if policy.max_confirmed_wrong is not None and wrong > policy.max_confirmed_wrong:
         reasons.append(f"{wrong} confirmed wrong programs pass its tests "
                        f"(max-confirmed-wrong {policy.max_confirmed_wrong})")
-    count = survivors(audit)
+    count = len(audit.survivors)
     if policy.max_survivors is not None and count > policy.max_survivors:
         reasons.append(f"{count} mutants survive (max-survivors {policy.max_survivors})")
     return reasons

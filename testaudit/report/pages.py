@@ -16,12 +16,15 @@ from testaudit.records import (
     DETECTED,
     UNDETECTED,
     AuditSummary,
+    CandidateResult,
+    CandidateVerdict,
     Mutant,
     MutantResult,
     MutantStatus,
     Score,
     TaskAudit,
     TaskStatus,
+    Witness,
 )
 from testaudit.text import percent, plural
 
@@ -50,15 +53,6 @@ Tokens = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
-class Witness:
-    """An input on which a survivor and the reference disagree."""
-
-    input: str
-    expected: str
-    actual: str
-
-
-@dataclass(frozen=True)
 class DiffLine:
     kind: str  # "hdr", "hunk", "add", "del" or "ctx"
     text: str
@@ -78,7 +72,7 @@ class MutantView:
     change: str  # "original → replacement" on one short line, for lists
     diff: tuple[DiffLine, ...]
     detail: str | None  # why it was killed, or why it was not run
-    witness: Witness | None
+    witness: Witness | None  # the record itself: an input on which it and the reference disagree
     suggested_test: str | None
 
 
@@ -155,10 +149,10 @@ class SampleView:
 
 
 SAMPLE_LABELS = {
-    "fails_tests": "fails the tests",
-    "passes": "passes the tests",
-    "passes_but_wrong": "passes the tests, but wrong",
-    "error": "not judged",
+    CandidateVerdict.FAILS: "fails the tests",
+    CandidateVerdict.PASSES: "passes the tests",
+    CandidateVerdict.WRONG: "passes the tests, but wrong",
+    CandidateVerdict.ERROR: "not judged",
 }
 
 
@@ -373,17 +367,7 @@ def parse_diff(diff: str) -> tuple[DiffLine, ...]:
     return tuple(lines)
 
 
-def _witness(result: MutantResult) -> Witness | None:
-    # Witnesses arrive with the triage stage; results from before it have none.
-    raw = getattr(result, "witness", None)
-    if not raw:
-        return None
-    get = raw.get if isinstance(raw, dict) else lambda key: getattr(raw, key, None)
-    return Witness(_text(get("input")), _text(get("expected")), _text(get("actual")))
-
-
 def mutant_view(mutant: Mutant, result: MutantResult) -> MutantView:
-    suggested = getattr(result, "suggested_test", None)
     return MutantView(
         id=mutant.id,
         anchor=_anchor(mutant.id),
@@ -397,8 +381,8 @@ def mutant_view(mutant: Mutant, result: MutantResult) -> MutantView:
         change=f"{_short(mutant.original)} → {_short(mutant.replacement) or '(removed)'}",
         diff=parse_diff(mutant.diff),
         detail=result.detail,
-        witness=_witness(result),
-        suggested_test=_text(suggested) if suggested else None,
+        witness=result.witness,
+        suggested_test=result.suggested_test or None,
     )
 
 
@@ -442,11 +426,6 @@ def _line_views(
 # ---------------------------------------------------------------- tasks
 
 
-def _is_confirmed(audit: TaskAudit, mutant: Mutant) -> bool:
-    result = audit.outcome(mutant)
-    return result.status in UNDETECTED and _witness(result) is not None
-
-
 def task_row(audit: TaskAudit, href: str) -> TaskRow:
     score = audit.score
     ok = audit.status is TaskStatus.OK
@@ -464,7 +443,7 @@ def task_row(audit: TaskAudit, href: str) -> TaskRow:
         error=score.error,
         score=score.mutation_score,
         score_text=percent(score.mutation_score) if ok else audit.status.value,
-        confirmed=sum(_is_confirmed(audit, m) for m in audit.mutants) if ok else 0,
+        confirmed=audit.confirmed_wrong,
     )
 
 
@@ -510,21 +489,20 @@ def task_page(
         ),
         prev=prev,
         next=next_,
-        suggested_tests=tuple(_text(t) for t in getattr(audit, "suggested_tests", ())),
-        samples=tuple(_sample_view(c) for c in getattr(audit, "candidates", ())),
+        suggested_tests=tuple(audit.suggested_tests),
+        samples=tuple(_sample_view(c) for c in audit.candidates),
     )
 
 
-def _sample_view(result) -> SampleView:
-    verdict = getattr(result.verdict, "value", str(result.verdict))
+def _sample_view(result: CandidateResult) -> SampleView:
     return SampleView(
         sample=result.sample,
-        verdict=verdict,
-        label=SAMPLE_LABELS.get(verdict, verdict),
+        verdict=result.verdict.value,
+        label=SAMPLE_LABELS[result.verdict],
         detail=result.detail,
-        witness=_witness(result),
-        suggested_test=_text(result.suggested_test) if result.suggested_test else None,
-        completion=_text(result.completion),
+        witness=result.witness,
+        suggested_test=result.suggested_test or None,
+        completion=result.completion,
     )
 
 
@@ -620,23 +598,21 @@ def operator_rows(summary: AuditSummary) -> tuple[OperatorRow, ...]:
     return tuple(sorted(rows, key=lambda r: (-r.survived, -r.rate, r.name)))
 
 
-def _confirmed_total(summary: AuditSummary, rows: Sequence[TaskRow]) -> int | None:
+def _confirmed_total(summary: AuditSummary) -> int | None:
     """Confirmed wrong programs, or None when no triage has run.
 
     A summary says whether triage ran (triage_seconds); a hand-built one without that mark
     counts as triaged when some survivor carries a witness.
     """
-    if getattr(summary, "triage_seconds", None) is not None:
-        return sum(r.confirmed for r in rows)
-    total = sum(r.confirmed for r in rows)
-    return total if total else None
+    total = summary.confirmed_wrong
+    return total if summary.triaged or total else None
 
 
 def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline, ...]:
     score = summary.score
     ok_rows = [r for r in rows if r.status == TaskStatus.OK.value]
     accepting = sum(1 for r in ok_rows if r.survived)
-    confirmed = _confirmed_total(summary, rows)
+    confirmed = _confirmed_total(summary)
     lines = []
     if confirmed is not None:
         confirmed_tasks = sum(1 for r in ok_rows if r.confirmed)
@@ -653,7 +629,7 @@ def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline,
             "tasks accept at least one wrong program",
             "bad" if confirmed_tasks else "good",
         ))
-    unconfirmed = score.undetected - (confirmed or 0)
+    unconfirmed = summary.unconfirmed
     lines.append(Headline(
         f"{score.undetected} of {score.scored}",
         "mutants of the reference solutions pass all tests",
@@ -705,5 +681,5 @@ def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None) -> 
         settings=tuple((str(k), _setting(v)) for k, v in sorted(summary.settings.items())),
         seconds=summary.seconds,
         task_counts=tuple((s.value, summary.count_tasks(s)) for s in TaskStatus),
-        triaged=_confirmed_total(summary, rows) is not None,
+        triaged=_confirmed_total(summary) is not None,
     )

@@ -14,6 +14,7 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
 )
+from testaudit.store import codec
 from testaudit.store.files import write_atomic
 
 SCHEMA_VERSION = "2"
@@ -67,7 +68,7 @@ def _mutant(audit: TaskAudit, mutant: Mutant, result: MutantResult) -> dict:
         "id": mutant.id,
         "mutatorName": mutant.operator,
         "replacement": mutant.replacement,
-        "location": mutant.location.to_json(),
+        "location": codec.location_to_json(mutant.location),
         "status": status,
         "description": f"{mutant.operator}: {mutant.original!r} -> {mutant.replacement!r}",
         "testsCompleted": 1 if ok and result.status in _SUITE_COMPLETED else 0,
@@ -82,12 +83,10 @@ def _mutant(audit: TaskAudit, mutant: Mutant, result: MutantResult) -> dict:
         entry["killedBy"] = [_test_id(audit)]
     # No diff: it follows from source, location and replacement, and would double the file's size.
     extra: dict = {"status": result.status.value, "original": mutant.original}
-    witness = getattr(result, "witness", None)
-    if witness:
-        extra["witness"] = witness
-    suggested = getattr(result, "suggested_test", None)
-    if suggested:
-        extra["suggestedTest"] = suggested
+    if result.witness is not None:
+        extra["witness"] = codec.witness_to_json(result.witness)
+    if result.suggested_test:
+        extra["suggestedTest"] = result.suggested_test
     entry["testaudit"] = extra
     return entry
 
@@ -139,11 +138,10 @@ def stryker_report(summary: AuditSummary) -> dict:
             },
             "tasks": {s.value: summary.count_tasks(s) for s in TaskStatus},
             "seconds": summary.seconds,
+            # None (null) when no triage ran, as in results.json: nothing is confirmed, or refuted.
+            "confirmedWrong": summary.confirmed_wrong if summary.triaged else None,
         },
     }
-    confirmed = getattr(summary, "confirmed_wrong", None)
-    if confirmed is not None:
-        report["testaudit"]["confirmedWrong"] = confirmed
     return report
 
 

@@ -161,16 +161,15 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
 
 def _triage_lines(summary: AuditSummary, w) -> None:
     """The headline: wrong programs proven to pass the tests, then what triage could not prove."""
-    if summary.triage_seconds is None:
+    if not summary.triaged:
         return
     wrong, tasks = summary.confirmed_wrong, summary.tasks_accepting_wrong
     w(f"  {plural(wrong, 'wrong program')} {'passes' if wrong == 1 else 'pass'} the tests of "
       f"{plural(tasks, 'task')} (survivors with a reproduced witness input)\n")
-    unconfirmed = summary.score.undetected - wrong
-    suggested = sum(len(a.suggested_tests) for a in summary.tasks)
-    w(f"  triage: {unconfirmed} survivors unconfirmed (possibly equivalent), "
-      f"{plural(suggested, 'verified suggested test')}, in {summary.triage_seconds:.1f} s\n")
-    samples = [c for a in summary.tasks for c in a.candidates]
+    w(f"  triage: {summary.unconfirmed} survivors unconfirmed (possibly equivalent), "
+      f"{plural(summary.suggested_test_count, 'verified suggested test')}, "
+      f"in {summary.triage_seconds:.1f} s\n")
+    samples = summary.samples
     if not samples:
         return
     passing = [c for c in samples if c.verdict in (CandidateVerdict.PASSES, CandidateVerdict.WRONG)]
@@ -178,7 +177,7 @@ def _triage_lines(summary: AuditSummary, w) -> None:
     w(f"  samples: {len(samples)} judged, {len(passing)} pass the tests, "
       f"{len(bad)} of those wrong\n")
     for c in bad[:10]:
-        witness = c.witness or {}
+        witness = c.witness
+        shown = (witness.input, witness.actual, witness.expected) if witness else (None,) * 3
         w(f"    {c.task_id} (sample line {c.sample}): passes the tests, but wrong: on "
-          f"({witness.get('input')}) it returns {witness.get('actual')}, "
-          f"the reference {witness.get('expected')}\n")
+          f"({shown[0]}) it returns {shown[1]}, the reference {shown[2]}\n")

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from testaudit.records import MutantResult, MutantStatus, ReferenceRun, Task, TaskAudit, TaskStatus
+from testaudit.store import codec
 from testaudit.store.files import write_atomic
 
 # Bump when the entry layout changes: old entries are then simply never found.
@@ -60,8 +61,6 @@ class ResultCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.hits = 0
-        self.misses = 0
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -69,17 +68,15 @@ class ResultCache:
     def get(self, key: str) -> CachedTask | None:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            cached = CachedTask(
-                ReferenceRun(**data["reference"]),
-                {r["mutant_id"]: _result(r) for r in data["results"]},
+            reference = data["reference"]
+            return CachedTask(
+                codec.reference_from_json(reference, reference["task_id"]),
+                {r["mutant_id"]: codec.mutant_result_from_json(r) for r in data["results"]},
                 list(data.get("suggested_tests", [])),
                 data.get("message"),
             )
         except (OSError, ValueError, KeyError, TypeError):
-            self.misses += 1  # absent or damaged: audit the task afresh
-            return None
-        self.hits += 1
-        return cached
+            return None  # absent or damaged: audit the task afresh
 
     def put(self, key: str, audit: TaskAudit) -> None:
         if audit.reference is None or audit.status is TaskStatus.ERROR:
@@ -89,22 +86,12 @@ class ResultCache:
         data = {
             "format": CACHE_FORMAT,
             "task_id": audit.task.task_id,
-            "reference": dataclasses.asdict(audit.reference),
-            "results": [_result_json(r) for r in audit.results.values()],
+            # The entry's reference keeps its task id (cache format 3 has it there too).
+            "reference": {"task_id": audit.reference.task_id,
+                          **codec.reference_to_json(audit.reference)},
+            "results": [codec.mutant_result_to_json(r) for r in audit.results.values()],
             "suggested_tests": audit.suggested_tests,
             "message": audit.message,
         }
         write_atomic(self._path(key), json.dumps(data, sort_keys=True))
 
-
-def _result_json(result: MutantResult) -> dict:
-    data = dataclasses.asdict(result)
-    data["status"] = result.status.value
-    return data
-
-
-def _result(data: dict) -> MutantResult:
-    fields = {f.name for f in dataclasses.fields(MutantResult)}
-    values = {k: v for k, v in data.items() if k in fields}
-    values["status"] = MutantStatus(values["status"])
-    return MutantResult(**values)

@@ -14,7 +14,9 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     TriageOutcome,
+    Witness,
 )
+from testaudit.store import codec
 
 # Version 1: meta, reference_runs, task_errors, results.
 # Version 2: triage_tasks, triage_results, candidate_results (survivor triage, --candidates).
@@ -127,9 +129,6 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def set_json(self, key: str, value: object) -> None:
-        self.set_meta(key, json.dumps(value, sort_keys=True))
-
     def add_reference(self, run: ReferenceRun) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO reference_runs VALUES (?, ?, ?, ?, ?)",
@@ -216,9 +215,10 @@ class Store:
         return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2])
 
 
-def _json(value: dict | None) -> str | None:
-    return None if value is None else json.dumps(value)  # key order kept: input, expected, actual
+def _json(witness: Witness | None) -> str | None:
+    # json.dumps keeps the codec's key order: input, expected, actual.
+    return None if witness is None else json.dumps(codec.witness_to_json(witness))
 
 
-def _unjson(text: str | None) -> dict | None:
-    return None if text is None else json.loads(text)
+def _unjson(text: str | None) -> Witness | None:
+    return None if text is None else codec.witness_from_json(json.loads(text))

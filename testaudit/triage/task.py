@@ -41,6 +41,7 @@ from testaudit.records import (
     Task,
     TriageJob,
     TriageOutcome,
+    Witness,
 )
 from testaudit.sandbox import child as children
 from testaudit.suites.stdio import StdinGenerator
@@ -325,7 +326,7 @@ def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSet
 
 @dataclass
 class Verified:
-    witness: dict | None = None
+    witness: Witness | None = None
     failed: set[str] = field(default_factory=set)  # assertions that fail on the program
 
 
@@ -392,8 +393,8 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "rerun" and frame[2] and found.witness is None:
             index = frame[1]
-            found.witness = {"input": witness_input(job, explored.inputs[index]),
-                             "expected": compare.describe(explored.expected[index]), "actual": frame[3]}
+            found.witness = Witness(witness_input(job, explored.inputs[index]),
+                                    compare.describe(explored.expected[index]), frame[3])
         elif frame[0] == "assert" and frame[2] is False:
             found.failed.add(asserts[frame[1]])
     return found
