@@ -43,6 +43,38 @@ class SuiteKind(StrEnum):
     INPUTS = "inputs"  # EvalPlus: argument lists; expected outputs come from running the reference
 
 
+# --- what a task's suite kind needs besides its code and test text (Task.suite_data) -------
+
+
+@dataclass(frozen=True)
+class EvalPlusData:
+    """SuiteKind.INPUTS: EvalPlus's argument lists, tolerance and contract."""
+
+    inputs: list  # the audited suite's argument lists, converted as EvalPlus converts its JSON
+    extra_inputs: list  # the other suite's: more chances for a witness (never run as the suite)
+    atol: float = 0.0  # the task's own tolerance (0: EvalPlus's default rules)
+    family: str = "humaneval"  # "humaneval" or "mbpp": which of EvalPlus's special oracles apply
+    contract: list[str] = field(default_factory=list)  # the contract's assert lines
+    contract_check: str | None = None  # a function with the entry point's parameters and the contract as body
+
+
+@dataclass(frozen=True)
+class StdioData:
+    """SuiteKind.STDIO: the (stdin, expected stdout) cases."""
+
+    cases: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class UnittestData:
+    """SuiteKind.UNITTEST: the libraries the task declares (BigCodeBench's `libs`)."""
+
+    libs: list[str]
+
+
+SuiteData = EvalPlusData | StdioData | UnittestData
+
+
 @dataclass(frozen=True)
 class Position:
     line: int  # 1-based
@@ -77,7 +109,7 @@ class Task:
     origin: Origin | None = None
     status: TaskStatus = TaskStatus.OK
     message: str | None = None  # why the task is in error, when it is
-    metadata: dict = field(default_factory=dict, compare=False)
+    suite_data: SuiteData | None = field(default=None, compare=False)  # per suite kind, see above
 
     @property
     def solution_lines(self) -> tuple[int, int]:

@@ -106,20 +106,20 @@ def test_sanitized_mbpp_is_a_json_array_with_test_imports() -> None:
 def test_evalplus_inputs_suites_contract_and_mbpp_conversions() -> None:
     base = by_id(FIXTURES / "evalplus_tasks.jsonl")
     clip = base["HumanEval/fx1"]
-    assert clip.metadata["inputs"] == [[5, 0, 10], [-3, 0, 10], [1, 5, 0]]
-    assert clip.metadata["extra_inputs"] == [[15, 0, 10], [10, 0, 10], [0, 0, 10]]
-    assert clip.metadata["contract"] == ['assert lo <= hi, "invalid inputs"']
-    assert clip.metadata["contract_check"].startswith("def __testaudit_contract__(x, lo, hi):")
-    assert clip.metadata["reference"] == "EvalPlus canonical_solution"
+    assert clip.suite_data.inputs == [[5, 0, 10], [-3, 0, 10], [1, 5, 0]]
+    assert clip.suite_data.extra_inputs == [[15, 0, 10], [10, 0, 10], [0, 0, 10]]
+    assert clip.suite_data.contract == ['assert lo <= hi, "invalid inputs"']
+    assert clip.suite_data.contract_check.startswith("def __testaudit_contract__(x, lo, hi):")
+    assert load(str(FIXTURES / "evalplus_tasks.jsonl")).reference == "EvalPlus canonical_solution"
     assert clip.source[clip.solution_start:].startswith("    if x < lo:")
     compile(clip.test, "shown", "exec")  # the readable rendering is valid Python
     plus = by_id(FIXTURES / "evalplus_tasks.jsonl", suite="plus")["HumanEval/fx1"]
-    assert len(plus.metadata["inputs"]) == 6 and plus.metadata["extra_inputs"] == []
+    assert len(plus.suite_data.inputs) == 6 and plus.suite_data.extra_inputs == []
     # JSON lists become tuples for the MBPP+ tasks EvalPlus converts; {} is an empty input list.
     similar = base["Mbpp/2"]
-    assert similar.metadata["inputs"] == [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)]]
-    assert similar.metadata["oracle"] == "mbpp" and similar.metadata["extra_inputs"] == []
-    assert base["HumanEval/fx1"].metadata["oracle"] == "humaneval"
+    assert similar.suite_data.inputs == [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)]]
+    assert similar.suite_data.family == "mbpp" and similar.suite_data.extra_inputs == []
+    assert base["HumanEval/fx1"].suite_data.family == "humaneval"
 
 
 @pytest.mark.parametrize(
@@ -146,14 +146,14 @@ def test_bigcodebench_missing_library_is_an_error_that_names_it_not_a_broken_tas
     assert missing.source  # the task is whole, only not runnable here
     assert tasks["BigCodeBench/f5"].message.endswith("field 'test' defines no TestCases class")
     area = tasks["BigCodeBench/f1"]
-    assert area.metadata["libs"] == ["math"] and area.source[area.solution_start:].startswith("    if r < 0")
+    assert area.suite_data.libs == ["math"] and area.source[area.solution_start:].startswith("    if r < 0")
     tree = ast.parse("import a.b\ndef f():\n    from c.d import e\n    if x:\n        import g\n")
     assert imported_modules(tree) == ["a.b", "c.d", "g"]
 
 
 def test_stdio_and_apps_layouts() -> None:
     io_tasks = by_id(FIXTURES / "stdio_tasks.jsonl")
-    assert io_tasks["io/sum"].metadata["cases"] == [("1 2\n", "3\n"), ("10 -4\n", "6")]
+    assert io_tasks["io/sum"].suite_data.cases == [("1 2\n", "3\n"), ("10 -4\n", "6")]
     assert io_tasks["io/sum"].entry_point == "<program>" and io_tasks["io/sum"].solution_start == 0
     compile(io_tasks["io/sum"].test, "shown", "exec")
     assert io_tasks["io/no-tests"].message.endswith("stdio_tasks.jsonl:5: field 'tests' is missing")
@@ -161,9 +161,10 @@ def test_stdio_and_apps_layouts() -> None:
     assert damaged.message.endswith("stdio_tasks.jsonl:6: not valid JSON (Expecting value, column 63)")
     apps = by_id(FIXTURES / "apps_tasks.jsonl")
     # The first solution is Python 2: the first that compiles is the reference.
-    assert apps["APPS/1"].metadata["reference"] == "APPS solutions[1]"
+    first = json.loads((FIXTURES / "apps_tasks.jsonl").read_text().splitlines()[0])
+    assert apps["APPS/1"].source == json.loads(first["solutions"])[1] + "\n"  # solutions[1] is the reference
     assert apps["APPS/1"].source == "print(input()[::-1])\n"
-    assert apps["APPS/2"].metadata["cases"] == [("1\n2\n3", "6")]  # lists of lines are joined
+    assert apps["APPS/2"].suite_data.cases == [("1\n2\n3", "6")]  # lists of lines are joined
     assert apps["APPS/3"].message.endswith("call-based APPS task (fn_name 'f'): only stdin/stdout "
                                            "tasks are supported")
 

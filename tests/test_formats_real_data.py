@@ -74,13 +74,13 @@ def test_mbpp_and_sanitized_mbpp_tasks_audit() -> None:
 def test_mbpp_plus_both_suites_with_tuple_inputs_and_an_empty_plus_input() -> None:
     base = pick("MbppPlus-v0.2.0.jsonl.gz", ["Mbpp/2", "Mbpp/793"])
     assert base[0].suite_kind is SuiteKind.INPUTS
-    assert isinstance(base[0].metadata["inputs"][0][0], tuple)  # JSON lists made tuples, as EvalPlus does
-    assert len(base[0].metadata["extra_inputs"]) > 100
-    assert base[1].metadata["extra_inputs"] == []  # plus_input is {} in v0.2.0
+    assert isinstance(base[0].suite_data.inputs[0][0], tuple)  # JSON lists made tuples, as EvalPlus does
+    assert len(base[0].suite_data.extra_inputs) > 100
+    assert base[1].suite_data.extra_inputs == []  # plus_input is {} in v0.2.0
     assert_all_judged(audit(base))
     plus = pick("MbppPlus-v0.2.0.jsonl.gz", ["Mbpp/2"], suite="plus")
-    assert len(plus[0].metadata["inputs"]) == len(base[0].metadata["inputs"]) + len(
-        base[0].metadata["extra_inputs"])
+    assert len(plus[0].suite_data.inputs) == len(base[0].suite_data.inputs) + len(
+        base[0].suite_data.extra_inputs)
     assert_all_judged(audit(plus))
 
 

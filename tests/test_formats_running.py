@@ -198,3 +198,21 @@ def test_every_mutant_of_a_healthy_fixture_task_gets_a_verdict(name: str, broken
         assert ran.reference.passed, task_id
         assert ran.verdicts and all(r.status in (MutantStatus.KILLED, MutantStatus.SURVIVED,
                                                  MutantStatus.TIMEOUT) for _, r in ran.verdicts)
+
+
+def test_every_suite_kind_is_a_registered_plug_in_implementing_the_protocol() -> None:
+    from testaudit.records import SuiteKind, Task
+    from testaudit.suites.base import Suite
+
+    assert set(suites.KINDS) == set(SuiteKind)
+    members = [name for name in vars(Suite) if not name.startswith("_")]
+    assert {"run", "callee", "comparison", "write_test", "check_test"} <= set(members)
+    for kind, suite in suites.KINDS.items():
+        assert isinstance(suite, Suite), kind
+        assert suite.kind is kind and isinstance(suite.has_entry_function, bool)
+        for name in members:
+            if name not in ("kind", "has_entry_function"):
+                assert callable(getattr(suite, name)), (kind, name)
+        task = Task("t/1", "f", "def f(x):\n    return x\n", "", 0, 0, kind)
+        assert suites.suite_for(task) is suite and suite.comparison(task, 1e-6).kind is kind
+    assert [k for k, s in suites.KINDS.items() if not s.has_entry_function] == [SuiteKind.STDIO]

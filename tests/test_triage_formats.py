@@ -15,25 +15,18 @@ from conftest import FIXTURES
 
 from testaudit.config import RunConfig
 from testaudit.pipeline import run
-from testaudit.records import (
-    UNDETECTED,
-    AuditSummary,
-    Mutant,
-    MutantResult,
-    MutantStatus,
-    TaskAudit,
-    Witness,
-)
-from testaudit.suites.evalplus import EvalPlusCheck, deserialize
-from testaudit.suites.stdio import StdinGenerator, same_output
-from testaudit.triage.compare import EVALPLUS, STDIO, Comparison
-from testaudit.triage.suggest import (
+from testaudit.records import UNDETECTED, AuditSummary, Mutant, MutantResult, MutantStatus, TaskAudit, Witness
+from testaudit.suites.base import assertion
+from testaudit.suites.evalplus import (
     EVALPLUS_INPUT,
-    assertion,
+    EvalPlusCheck,
+    EvalPlusComparison,
+    deserialize,
     evalplus_input,
     evalplus_test,
     read_evalplus_input,
 )
+from testaudit.suites.stdio import StdinGenerator, StdioComparison, same_output
 from testaudit.values import Input
 
 
@@ -70,7 +63,7 @@ def _evalplus_holds(test: str, audit: TaskAudit, program: str) -> tuple[bool, bo
     args = deserialize(task.task_id, "input", [json.loads(first.removeprefix(EVALPLUS_INPUT))])[0]
     expected = namespace(task.source)[task.entry_point](*args)
     scope = namespace(program)
-    judge = EvalPlusCheck(task.entry_point, task.metadata["oracle"], task.metadata["atol"])
+    judge = EvalPlusCheck(task.entry_point, task.suite_data.family, task.suite_data.atol)
     judged = judge(scope[task.entry_point](*args), expected, args)
     try:
         exec(check, scope)
@@ -116,18 +109,19 @@ def test_evalplus_set_equality_tasks_are_judged_as_evalplus_judges_them(evalplus
 
 
 def test_evalplus_comparison_follows_its_tolerance_and_special_oracles() -> None:
-    diff = Comparison(0.0, EVALPLUS, "Diff", "mbpp", "Mbpp/901")
+    diff = EvalPlusComparison(0.0, entry_point="Diff", family="mbpp", task_id="Mbpp/901")
     assert diff.same(Input(([1], [2])), [1, 2], [2, 1])
-    assert not Comparison(0.0, EVALPLUS, "Diff", "humaneval", "HumanEval/1").same(Input(()), [1, 2], [2, 1])
-    exact = Comparison(0.0, EVALPLUS, "f", "humaneval", "HumanEval/1")
+    assert not EvalPlusComparison(0.0, entry_point="Diff", family="humaneval",
+                              task_id="HumanEval/1").same(Input(()), [1, 2], [2, 1])
+    exact = EvalPlusComparison(0.0, entry_point="f", family="humaneval", task_id="HumanEval/1")
     assert exact.same(Input(()), 0.1 + 0.2, 0.3)  # atol 0: 1e-6 for a float output
     assert not exact.same(Input(()), 0.3, 0.31)
     assert not exact.same(Input(()), 3.0000001, 3)  # an int where EvalPlus wants a float
     assert not exact.same(Input(()), [[0.1]], [[0.1 + 1e-9]])  # nested: no tolerance, as in EvalPlus
     assert not exact.same(Input(()), (1, 2), [1, 2])
-    given = Comparison(0.5, EVALPLUS, "f", "humaneval", "HumanEval/1")
+    given = EvalPlusComparison(0.5, entry_point="f", family="humaneval", task_id="HumanEval/1")
     assert given.same(Input(()), 1.0, 1.4) and not given.same(Input(()), 1.0, 1.6)
-    words = Comparison(style=STDIO)
+    words = StdioComparison()
     assert words.same(None, "1 2\n", "1  2") and not words.same(None, "9\n", "9.0\n")
 
 

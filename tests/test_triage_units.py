@@ -14,6 +14,8 @@ import pytest
 from testaudit.errors import UsageError
 from testaudit.records import Location, Mutant, Position, SuiteKind
 from testaudit.run.coverage import mutant_lines, statement_starts, uncovered
+from testaudit.suites import KINDS
+from testaudit.suites.base import assertion, literal
 from testaudit.triage.compare import Outcome, agree, same
 from testaudit.triage.explore import Generator, Recorder
 from testaudit.triage.rules import (
@@ -24,7 +26,7 @@ from testaudit.triage.rules import (
     rules_for,
     source_for,
 )
-from testaudit.triage.suggest import assertion, callee, greedy_cover, literal, oracle_assertion
+from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, Mutator, fresh, is_plain
 
 # ---------------------------------------------------------------- comparison
@@ -152,7 +154,7 @@ def test_assertions_follow_the_suite_style() -> None:
     assert floats is not None and "abs(a - b) <= 1e-06" in floats and "len(out :=" in floats
     assert assertion(Input((float("nan"),)), 1, "candidate", 1e-6) is None  # nan does not read back
     assert assertion(Input(("x" * 500,)), 1, "candidate", 1e-6) is None  # too long to paste
-    assert callee(SuiteKind.CHECK, "f") == "candidate" and callee(SuiteKind.ASSERTS, "f") == "f"
+    assert KINDS[SuiteKind.CHECK].callee("f") == "candidate" and KINDS[SuiteKind.ASSERTS].callee("f") == "f"
     assert literal({1, 2}) == "{1, 2}" and literal(set()) == "set()" and literal(math.inf) is None
 
 

@@ -18,7 +18,7 @@ from testaudit.load.fields import (
     top_level_functions,
     with_newline,
 )
-from testaudit.records import Origin, SuiteKind, Task, TaskStatus
+from testaudit.records import Origin, SuiteKind, Task, TaskStatus, UnittestData
 from testaudit.store.files import Record
 
 REQUIRED = frozenset({"task_id", "complete_prompt", "canonical_solution", "test", "entry_point"})
@@ -112,5 +112,5 @@ def _build(record: Record, path: str, known: dict[str, bool]) -> Task:
         # Not runnable here is not broken: the reference was never tried.
         status=TaskStatus.ERROR if missing else TaskStatus.OK,
         message=f"{path}:{record.line}: missing library: {', '.join(missing)}" if missing else None,
-        metadata={"reference": "BigCodeBench canonical_solution", "libs": libs},
+        suite_data=UnittestData(libs),
     )

@@ -18,7 +18,7 @@ from testaudit.load.fields import (
     top_level_functions,
     with_newline,
 )
-from testaudit.records import Origin, SuiteKind, Task
+from testaudit.records import EvalPlusData, Origin, SuiteKind, Task
 from testaudit.store.files import Record
 from testaudit.suites.evalplus import CONTRACT_FUNCTION, deserialize, mbpp_number
 
@@ -128,14 +128,12 @@ def _build(record: Record, path: str, options: LoadOptions) -> Task:
         solution_end=len(prompt) + len(solution),
         suite_kind=SuiteKind.INPUTS,
         origin=Origin(path, record.line),
-        metadata={
-            "reference": "EvalPlus canonical_solution",
-            "suite": options.suite,
-            "inputs": inputs,
-            "extra_inputs": extra,  # the other suite's inputs: more chances for a witness
-            "atol": atol,
-            "oracle": family,  # which of EvalPlus's special comparisons apply
-            "contract": contract_lines(contract),
-            "contract_check": contract_check(tree, entry_point, contract),
-        },
+        suite_data=EvalPlusData(
+            inputs=inputs,
+            extra_inputs=extra,  # the other suite's inputs: more chances for a witness
+            atol=atol,
+            family=family,  # which of EvalPlus's special comparisons apply
+            contract=contract_lines(contract),
+            contract_check=contract_check(tree, entry_point, contract),
+        ),
     )

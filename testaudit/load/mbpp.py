@@ -70,5 +70,4 @@ def _build(record: Record, path: str, options: LoadOptions, sanitized: bool) -> 
         solution_end=len(code),
         suite_kind=SuiteKind.ASSERTS,
         origin=Origin(path, record.line),
-        metadata={"reference": "sanitized MBPP code" if sanitized else "MBPP code"},
     )

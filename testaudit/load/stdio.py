@@ -16,7 +16,7 @@ from testaudit.load.fields import (
     text,
     with_newline,
 )
-from testaudit.records import Origin, SuiteKind, Task
+from testaudit.records import Origin, StdioData, SuiteKind, Task
 from testaudit.store.files import Record
 
 REQUIRED = frozenset({"task_id", "solution", "tests"})
@@ -33,7 +33,7 @@ _INTRO = [
 
 
 def _task_from_parts(record: Record, path: str, task_id: str, solution: str,
-                     cases: list[tuple[str, str]], reference: str) -> Task:
+                     cases: list[tuple[str, str]]) -> Task:
     if not cases:
         raise FieldError("the task has no test cases")
     solution = expand_mixed_indentation(solution)
@@ -48,7 +48,7 @@ def _task_from_parts(record: Record, path: str, task_id: str, solution: str,
         solution_end=len(solution),
         suite_kind=SuiteKind.STDIO,
         origin=Origin(path, record.line),
-        metadata={"reference": reference, "cases": cases},
+        suite_data=StdioData(cases),
     )
 
 
@@ -85,7 +85,7 @@ def _build(record: Record, path: str) -> Task:
             cases.append((text(case, "input"), text(case, "output")))
         except FieldError as exc:
             raise FieldError(f"field 'tests' item {i + 1}: {exc}") from exc
-    return _task_from_parts(record, path, task_id, solution, cases, "the task's solution")
+    return _task_from_parts(record, path, task_id, solution, cases)
 
 
 # --- APPS: solutions and input_output are JSON strings ----------------------------------------
@@ -137,12 +137,12 @@ def _build_apps(record: Record, path: str) -> Task:
     if not isinstance(solutions, list) or not all(isinstance(s, str) for s in solutions):
         raise FieldError("field 'solutions' must be a list of programs")
     # APPS collects human solutions, some of them Python 2: the first that compiles is the reference.
-    for k, solution in enumerate(solutions):
+    for solution in solutions:
         solution = solution.replace("\r\n", "\n")
         try:
             compiles(with_newline(solution), "solutions")
         except FieldError:
             continue
-        return _task_from_parts(record, path, task_id, solution, cases, f"APPS solutions[{k}]")
+        return _task_from_parts(record, path, task_id, solution, cases)
     raise FieldError("field 'solutions' holds no program that compiles as Python 3"
                      if solutions else "field 'solutions' is empty: no reference to mutate")

@@ -30,7 +30,6 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     ResultBatch,
-    SuiteKind,
     TaskJob,
 )
 from testaudit.run import coverage
@@ -66,7 +65,7 @@ def _run_mutant(prepared: suites.PreparedTask, mutant: Mutant) -> MutantResult:
     passed, failure, namespace = suites.run_suite(prepared, code)
     if not passed:
         return result(MutantStatus.KILLED, failure)
-    if task.suite_kind is SuiteKind.STDIO:
+    if not suites.suite_for(task).has_entry_function:
         # A stdin/stdout program has no entry function to check: run_suite exec'd `code`, the
         # mutant's own code object, once per test case, so nothing else can have run instead.
         return result(MutantStatus.SURVIVED, None)

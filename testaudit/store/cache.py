@@ -28,10 +28,19 @@ def task_key(task: Task, run_material: dict) -> str:
         "test": task.test,
         "solution": [task.solution_start, task.solution_end],
         "suite_kind": task.suite_kind.value,
-        "metadata": _canonical(task.metadata),
+        "suite_data": suite_material(task),
         "run": run_material,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def suite_material(task: Task) -> object:
+    """The task's per-kind suite data (inputs, cases, contract...) in a canonical form, for keys."""
+    data = task.suite_data
+    if data is None:
+        return None
+    fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
+    return [type(data).__name__, _canonical(fields)]
 
 
 def _canonical(value: object) -> object:

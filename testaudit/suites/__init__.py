@@ -1,8 +1,9 @@
 """Suite kinds: how a task's tests run against a candidate, inside a sandbox child.
 
-`run_suite` runs any task's suite against a compiled program in a fresh namespace; each kind
-of suite that is not plain code (EvalPlus inputs, a unittest class, stdin/stdout cases) has a
-runner in its own module.
+Each kind is one module implementing the `Suite` Protocol (base.py): check.py (HumanEval),
+asserts.py (MBPP), evalplus.py (EvalPlus inputs), unittest.py (BigCodeBench), stdio.py
+(stdin/stdout). `KINDS` registers them; the stages ask `suite_for(task)` and never branch on
+the kind. `run_suite` runs any task's suite against a compiled program in a fresh namespace.
 """
 
 from __future__ import annotations
@@ -10,28 +11,36 @@ from __future__ import annotations
 import random
 import time
 import types
-from collections.abc import Callable
 
-from testaudit.records import SuiteKind
-from testaudit.suites import evalplus, stdio
+from testaudit.records import SuiteKind, Task
+from testaudit.suites import asserts, check, evalplus, stdio
 from testaudit.suites import unittest as unittest_kind
 from testaudit.suites.base import (
+    Comparison,
     PreparedTask,
+    Suite,
     SuiteFailure,
-    broken_candidate,
     compile_program,
     describe_failure,
     fresh_namespace,
     prepare,
 )
 
-__all__ = ["PreparedTask", "compile_program", "prepare", "run_suite", "time_reference"]
+__all__ = ["KINDS", "Comparison", "PreparedTask", "Suite", "compile_program", "prepare", "run_suite",
+           "suite_for", "time_reference"]
 
-RUNNERS: dict[SuiteKind, Callable[[PreparedTask, types.CodeType, dict, bool], None]] = {
-    SuiteKind.INPUTS: evalplus.run_inputs,
-    SuiteKind.UNITTEST: unittest_kind.run_unittest,
-    SuiteKind.STDIO: stdio.run_stdio,
+KINDS: dict[SuiteKind, Suite] = {
+    SuiteKind.CHECK: check.SUITE,
+    SuiteKind.ASSERTS: asserts.SUITE,
+    SuiteKind.INPUTS: evalplus.SUITE,
+    SuiteKind.UNITTEST: unittest_kind.SUITE,
+    SuiteKind.STDIO: stdio.SUITE,
 }
+
+
+def suite_for(task: Task) -> Suite:
+    """The task's suite kind."""
+    return KINDS[task.suite_kind]
 
 
 def run_suite(
@@ -42,26 +51,10 @@ def run_suite(
     `broken` swaps the entry point for a function that always raises, to check that the
     suite calls it at all.
     """
-    task = prepared.task
     namespace = fresh_namespace()
     random.seed(prepared.seed)  # checks that draw random inputs see the same ones every run
     try:
-        runner = RUNNERS.get(task.suite_kind)
-        if runner is not None:
-            # Kinds whose tests are data (inputs, stdin cases) or a TestCase class: the runner
-            # executes the program itself, since it must set up stdin or the module first.
-            runner(prepared, program, namespace, broken)
-            return True, None, namespace
-        exec(program, namespace)
-        if broken:
-            namespace[task.entry_point] = broken_candidate
-        if task.suite_kind is SuiteKind.CHECK:
-            exec(prepared.test_code, namespace)
-            namespace["check"](namespace[task.entry_point])
-        elif task.suite_kind is SuiteKind.ASSERTS:
-            exec(prepared.test_code, namespace)
-        else:
-            raise NotImplementedError(f"suite kind {task.suite_kind}")
+        suite_for(prepared.task).run(prepared, program, namespace, broken)
     except SuiteFailure as exc:
         return False, str(exc), namespace
     except BaseException as exc:  # SystemExit, KeyboardInterrupt... all mean "did not pass"

@@ -1,19 +1,25 @@
-"""What every suite kind shares: the compiled task, the kill reason, the broken candidate.
+"""What every suite kind shares: the `Suite` Protocol each kind implements, the compiled task,
+the kill reason, the broken candidate, how results compare and how suggested tests are written.
 
 Runs inside sandbox children (the suites' code executes task code) and in workers (prepare).
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
+import math
+import random
 import traceback
 import types
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from testaudit.records import Task
+from testaudit.records import SuiteKind, Task
 from testaudit.text import describe_exception, one_line, short_repr
+from testaudit.values import Input
 
 VALUE_LIMIT = 60
 
@@ -115,4 +121,283 @@ def describe_failure(prepared: PreparedTask, exc: BaseException) -> str:
     except BaseException:
         return "the suite failed (its exception could not be described)"
 
+
+
+
+# --- comparing results ------------------------------------------------------------------------
+
+TEXT_LIMIT = 300  # a result as a witness shows it
+_NUMBERS = (int, float, bool)
+
+
+def same(expected: object, actual: object, atol: float) -> bool:
+    """Python's == on results, except that floats within atol are equal, recursively in containers.
+
+    NaN equals NaN here: a program that returns NaN where the reference does is not wrong.
+    """
+    te, ta = type(expected), type(actual)
+    if (te is float or ta is float) and te in _NUMBERS and ta in _NUMBERS:
+        e, a = float(expected), float(actual)
+        if math.isnan(e) or math.isnan(a):
+            return math.isnan(e) and math.isnan(a)
+        return e == a or abs(e - a) <= atol
+    if te is ta and te in (list, tuple):
+        return len(expected) == len(actual) and all(
+            same(x, y, atol) for x, y in zip(expected, actual, strict=True))
+    if te is ta is dict:
+        return expected.keys() == actual.keys() and all(
+            same(v, actual[k], atol) for k, v in expected.items())
+    try:
+        return bool(expected == actual)
+    except BaseException:  # an __eq__ that raises: not equal, as far as any test can tell
+        return False
+
+
+class Result(Protocol):
+    """What one call of a program did, as triage records it (triage.compare.Outcome)."""
+
+    kind: str  # "value", "raised", "timeout" or "resource"
+    value: object
+
+    @property
+    def conclusive(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one task's results are compared, and its suggested tests run. pickleable: in triage's
+    plans. `kind` names the suite kind whose rules apply (`suites.KINDS[kind]`).
+
+    This one: Python's == with float tolerance `atol` (`same`); kinds with other rules subclass it.
+    """
+
+    atol: float = 1e-6
+    kind: SuiteKind = SuiteKind.CHECK
+
+    def same(self, inp: Input | None, expected: object, actual: object) -> bool:
+        return same(expected, actual, self.atol)
+
+    def describe(self, outcome: Result) -> str:
+        """For witnesses: the outcome as a reader sees it."""
+        return outcome.describe()
+
+
+# --- writing suggested tests --------------------------------------------------------------------
+
+MAX_LENGTH = 400  # a longer assertion is not something a maintainer will paste into a suite
+
+
+def literal(value: object) -> str | None:
+    """repr(value) if it reads back as the same value (no nan, inf, or objects), else None."""
+    try:
+        text = repr(value)
+        if repr(ast.literal_eval(text)) != text:
+            return None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return text
+
+
+def _flat_floats(value: object) -> bool:
+    return (type(value) in (list, tuple) and any(type(v) is float for v in value)
+            and all(type(v) in (int, float) for v in value))
+
+
+def literal_call(inp: Input, name: str) -> str | None:
+    """`name(args)` with every argument written as a literal, or None if one cannot be."""
+    parts = [literal(a) for a in inp.args] + [
+        None if (text := literal(v)) is None else f"{k}={text}" for k, v in inp.kwargs.items()
+    ]
+    return None if any(p is None for p in parts) else f"{name}({', '.join(parts)})"  # type: ignore[arg-type]
+
+
+def assertion(inp: Input, expected: object, name: str, atol: float, rtol: float = 0.0,
+              style: str = "python") -> str | None:
+    """`assert candidate(args) == expected`, with a tolerance for floats; None if not writable.
+
+    A float within `atol + rtol * abs(expected)` passes (rtol: EvalPlus's allclose). With style
+    "unittest", the same check as a TestCase assertion: `self.assertEqual(task_func(args), ...)`.
+    """
+    call, wanted = literal_call(inp, name), literal(expected)
+    if call is None or wanted is None:
+        return None
+    tolerance = f"{atol:g}" if not rtol else f"{atol:g} + {rtol:g} * abs({wanted})"
+    unit = style == "unittest"
+    if type(expected) is float:
+        text = (f"self.assertAlmostEqual({call}, {wanted}, delta={tolerance})" if unit
+                else f"assert abs({call} - {wanted}) <= {tolerance}")
+    elif _flat_floats(expected):
+        bound = f"{atol:g}" if not rtol else f"{atol:g} + {rtol:g} * abs(b)"
+        check = (f"len(out := {call}) == {len(expected)} and "
+                 f"all(abs(a - b) <= {bound} for a, b in zip(out, {wanted}))")
+        text = f"self.assertTrue({check})" if unit else f"assert {check}"
+    elif expected is None or type(expected) is bool:
+        text = f"self.assertIs({call}, {wanted})" if unit else f"assert {call} is {wanted}"
+    else:
+        text = f"self.assertEqual({call}, {wanted})" if unit else f"assert {call} == {wanted}"
+    return text if len(text) <= MAX_LENGTH else None
+
+
+def has_code(text: str) -> bool:
+    """Does a suggested test hold a line to run (not only comments)?"""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def all_or_none(verdicts: Sequence[bool | None]) -> bool | None:
+    """A test of several forms: True when every form passes, False when every one fails."""
+    if verdicts and all(v is True for v in verdicts):
+        return True
+    if verdicts and all(v is False for v in verdicts):
+        return False
+    return None
+
+
+class Probe(Protocol):
+    """What triage's verification child offers a kind for checking a suggested test on a program."""
+
+    def outcome(self, inp: Input) -> Result:
+        """The program called on `inp`, under the call time limit."""
+        ...
+
+    def agrees(self, inp: Input) -> bool | None:
+        """Does the program agree with the reference on the test's own input? None: cannot tell."""
+        ...
+
+    def assertion(self, text: str) -> bool | None:
+        """Run Python test code in the program's namespace: True passes, False fails, None hangs."""
+        ...
+
+
+class InputGenerator(Protocol):
+    """New inputs grown from in-domain seeds; `keep` makes one a parent (the reference took it)."""
+
+    def keep(self, inp: Input) -> None: ...
+
+    def __iter__(self) -> Iterator[Input]: ...
+
+
+# --- the Protocol ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Suite(Protocol):
+    """One suite kind: what the run stage and triage need to know about it, and nothing else does.
+
+    One object per kind, registered in `suites.KINDS`; stages call it and never branch on the kind.
+    """
+
+    kind: SuiteKind
+    # The program defines an entry function the suite calls: the run stage checks that the suite
+    # ran the mutant's, triage reads its parameters and compiles preconditions and oracles on it.
+    has_entry_function: bool
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        """Run the suite against `program` in `namespace`; raise SuiteFailure (or what the code
+        raises) when it fails. `broken`: the entry point always raises."""
+        ...
+
+    def callee(self, entry_point: str) -> str:
+        """The name a suggested test calls the program by."""
+        ...
+
+    def comparison(self, task: Task, atol: float) -> Comparison:
+        """How the task's results compare (`atol`: the --atol setting)."""
+        ...
+
+    def dataset_inputs(self, task: Task) -> list:
+        """Argument lists the dataset holds besides the suite's recorded calls."""
+        ...
+
+    def precondition(self, task: Task) -> list[str] | None:
+        """The dataset's own precondition on the arguments (EvalPlus's contract lines)."""
+        ...
+
+    def generator(self, seeds: list[Input], rng: random.Random, program: str) -> InputGenerator | None:
+        """The kind's own input generator, or None for triage's argument-list Generator."""
+        ...
+
+    def function(self, code: types.CodeType, namespace: dict, entry_point: str) -> Callable:
+        """The program as a function triage calls on an input (run in `namespace`)."""
+        ...
+
+    def witness_input(self, inp: Input) -> str:
+        """An input as a witness shows it."""
+        ...
+
+    def write_test(self, task: Task, inp: Input, expected: Result, atol: float) -> str | None:
+        """A test, in the suite's style, that the reference's `expected` outcome on `inp` is right."""
+        ...
+
+    def oracle_test(self, task: Task, inp: Input, assertion: str | None) -> str | None:
+        """A test from an oracle assertion on `inp` (tasks with several right answers)."""
+        ...
+
+    def test_globals(self) -> dict:
+        """Names a suggested test needs besides the program's (`self` for TestCase assertions)."""
+        ...
+
+    def check_test(self, text: str, compare: Comparison, probe: Probe) -> bool | None:
+        """Run a suggested test written by `write_test`: True passes, False fails, else None."""
+        ...
+
+    def no_inputs_reason(self, task: Task) -> str | None:
+        """Why triage found no inputs, when the kind knows better than the generic reasons."""
+        ...
+
+
+def entry_function(code: types.CodeType, namespace: dict, entry_point: str) -> Callable:
+    """Run the program in `namespace`: the function it defines as its entry point."""
+    exec(code, namespace)
+    function = namespace.get(entry_point)
+    if not callable(function):
+        raise LookupError(f"the program defines no function {entry_point!r}")
+    return function
+
+
+class FunctionSuite:
+    """The defaults of kinds whose program defines an entry function that the suite calls."""
+
+    kind: SuiteKind
+    has_entry_function = True
+    style = "python"  # how `assertion` writes a suggested test
+
+    def callee(self, entry_point: str) -> str:
+        return entry_point
+
+    def comparison(self, task: Task, atol: float) -> Comparison:
+        return Comparison(atol, self.kind)
+
+    def dataset_inputs(self, task: Task) -> list:
+        return []
+
+    def precondition(self, task: Task) -> list[str] | None:
+        return None
+
+    def generator(self, seeds: list[Input], rng: random.Random, program: str) -> InputGenerator | None:
+        return None
+
+    def function(self, code: types.CodeType, namespace: dict, entry_point: str) -> Callable:
+        return entry_function(code, namespace, entry_point)
+
+    def witness_input(self, inp: Input) -> str:
+        return inp.text
+
+    def write_test(self, task: Task, inp: Input, expected: Result, atol: float) -> str | None:
+        if expected.kind != "value":
+            return None  # the reference raises here (an input of the suite): no value to assert
+        return assertion(inp, expected.value, self.callee(task.entry_point), atol, style=self.style)
+
+    def oracle_test(self, task: Task, inp: Input, assertion: str | None) -> str | None:
+        return assertion
+
+    def test_globals(self) -> dict:
+        return {}
+
+    def check_test(self, text: str, compare: Comparison, probe: Probe) -> bool | None:
+        return probe.assertion(text) if has_code(text) else None
+
+    def no_inputs_reason(self, task: Task) -> str | None:
+        return None
 

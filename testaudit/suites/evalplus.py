@@ -8,6 +8,7 @@ per sandbox process (`oracle`), and a candidate's outputs are judged as EvalPlus
 from __future__ import annotations
 
 import copy
+import json
 import math
 import numbers
 import random
@@ -18,16 +19,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from testaudit.errors import FieldError
+from testaudit.records import EvalPlusData, SuiteKind, Task
 from testaudit.suites.base import (
+    MAX_LENGTH,
+    Comparison,
+    FunctionSuite,
     PreparedTask,
+    Probe,
+    Result,
     SuiteFailure,
+    all_or_none,
     arguments_text,
+    assertion,
     broken_candidate,
     exception_text,
     fresh_namespace,
+    has_code,
+    literal,
+    literal_call,
     value_text,
 )
 from testaudit.text import one_line
+from testaudit.values import Input, fresh
 
 # The name of the function a task's contract lines are wrapped in (see load/evalplus.py).
 CONTRACT_FUNCTION = "__testaudit_contract__"
@@ -148,8 +161,13 @@ def evalplus_same(entry_point: str, family: str, atol: float, args: Any, expecte
         return False
 
 
+def data(task: Task) -> EvalPlusData:
+    """The task's EvalPlus data (none: no inputs, EvalPlus's default rules)."""
+    return task.suite_data if isinstance(task.suite_data, EvalPlusData) else EvalPlusData([], [])
+
+
 def _contract_checker(prepared: PreparedTask, namespace: dict) -> Callable | None:
-    source = prepared.task.metadata.get("contract_check")
+    source = data(prepared.task).contract_check
     if not source:
         return None
     exec(compile(source, f"<contract {prepared.task.task_id}>", "exec", dont_inherit=True), namespace)
@@ -167,10 +185,10 @@ def _compute_oracle(prepared: PreparedTask) -> Oracle:
         check = _contract_checker(prepared, namespace)
     except Exception as exc:  # the dataset's contract, not the reference, is at fault
         return Oracle((), 0, one_line(f"the task's contract cannot be set up: {type(exc).__name__}: {exc}"))
-    not_none = task.metadata.get("oracle") == "mbpp" and task.entry_point in MBPP_OUTPUT_NOT_NONE
+    not_none = data(task).family == "mbpp" and task.entry_point in MBPP_OUTPUT_NOT_NONE
     cases, skipped = [], 0
     random.seed(prepared.seed)
-    for index, args in enumerate(task.metadata.get("inputs", ())):
+    for index, args in enumerate(data(task).inputs):
         if check is not None:
             try:
                 check(*copy.deepcopy(args))
@@ -204,9 +222,9 @@ def run_inputs(prepared: PreparedTask, program: types.CodeType, namespace: dict,
     random.seed(prepared.seed)
     exec(program, namespace)
     fn = broken_candidate if broken else namespace[task.entry_point]
-    meta = task.metadata
-    check = EvalPlusCheck(task.entry_point, meta.get("oracle", "humaneval"), meta.get("atol", 0.0))
-    total = len(meta.get("inputs", ()))
+    given = data(task)
+    check = EvalPlusCheck(task.entry_point, given.family, given.atol)
+    total = len(given.inputs)
     random.seed(prepared.seed)
     for index, args, exp in expected.cases:
         call = f"input {index + 1} of {total}: {task.entry_point}({arguments_text(args)})"
@@ -328,3 +346,138 @@ def deserialize(task_id: str, field: str, inputs: list) -> list:
                                  f"converts {task_id}'s inputs: {exc}") from exc
         result.append(args)
     return result
+
+
+# --- triage: comparison as EvalPlus judges, suggested tests as an input line and an assertion --
+
+
+@dataclass(frozen=True)
+class EvalPlusComparison(Comparison):
+    """As EvalPlus judges outputs: its tolerance and special oracles (`evalplus_same`)."""
+
+    kind: SuiteKind = SuiteKind.INPUTS
+    entry_point: str = ""
+    family: str = "humaneval"  # which special oracles apply
+    task_id: str = ""  # which of its JSON-to-tuple conversions apply to an input
+
+    def same(self, inp: Input | None, expected: object, actual: object) -> bool:
+        args = fresh(inp.args) if inp is not None else ()
+        return evalplus_same(self.entry_point, self.family, self.atol, args, expected, actual)
+
+
+# MBPP+ tasks whose outputs EvalPlus accepts by other rules than equality (EvalPlusCheck).
+MBPP_SPECIAL = MBPP_OUTPUT_NOT_NONE | {"are_equivalent", "sum_div", "surface_Area", "digit_distance_nums"}
+
+EVALPLUS_INPUT = "# input: "  # the first line of an EvalPlus suggested test
+
+
+def _jsonable(value: object) -> object:
+    """An argument as EvalPlus stores it in JSON: tuples and sets as lists, complex as a string."""
+    kind = type(value)
+    if kind in (list, tuple):
+        return [_jsonable(v) for v in value]
+    if kind in (set, frozenset):
+        return [_jsonable(v) for v in sorted(value, key=repr)]
+    if kind is dict:
+        return {k: _jsonable(v) for k, v in value.items()}
+    if kind is complex:
+        return str(value)
+    return value
+
+
+def read_evalplus_input(text: str, task_id: str) -> list | None:
+    """The arguments of an EvalPlus test's input line, converted as EvalPlus converts its JSON."""
+    first = text.splitlines()[0] if text else ""
+    if not first.startswith(EVALPLUS_INPUT):
+        return None
+    try:
+        args = json.loads(first[len(EVALPLUS_INPUT):])
+        return deserialize(task_id, "input", [args])[0] if isinstance(args, list) else None
+    except (ValueError, FieldError):
+        return None
+
+
+def evalplus_input(task_id: str, inp: Input) -> str | None:
+    """The input line: `# input: [args as JSON]`, if EvalPlus reads it back as these arguments."""
+    if inp.kwargs:
+        return None  # EvalPlus calls entry_point(*args)
+    try:
+        line = EVALPLUS_INPUT + json.dumps(_jsonable(list(inp.args)), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None  # a dict with keys JSON cannot hold
+    back = read_evalplus_input(line, task_id)
+    return line if back is not None and repr(tuple(back)) == repr(inp.args) else None
+
+
+def evalplus_test(inp: Input, expected: object, task_id: str, entry_point: str, family: str,
+                  atol: float) -> str | None:
+    """An input line for base_input/plus_input, then an assertion that checks what EvalPlus checks.
+
+    The assertion is left out for tasks whose outputs EvalPlus judges by a special oracle other
+    than set equality (any root, any non-None...): no `==` says the same.
+    """
+    line = evalplus_input(task_id, inp)
+    if line is None:
+        return None
+    special = (family == "humaneval" and entry_point == "find_zero"
+               or family == "mbpp" and entry_point in MBPP_SPECIAL)
+    if family == "mbpp" and entry_point in MBPP_OUTPUT_SET_EQ:
+        call, wanted = literal_call(inp, entry_point), literal(expected)
+        check = None if call is None or wanted is None else f"assert set({call}) == set({wanted})"
+    elif special:
+        check = None
+    else:
+        check = assertion(inp, expected, entry_point, atol or 1e-6, 1e-7)
+    if check is None or len(check) > MAX_LENGTH:
+        return line if len(line) <= MAX_LENGTH else None
+    return f"{line}\n{check}"
+
+
+class EvalPlusSuite(FunctionSuite):
+    """EvalPlus inputs: the expected outputs are the reference's, judged as EvalPlus judges."""
+
+    kind = SuiteKind.INPUTS
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        run_inputs(prepared, program, namespace, broken)
+
+    def comparison(self, task: Task, atol: float) -> EvalPlusComparison:
+        given = data(task)  # the dataset's own tolerance, never the --atol setting
+        own = float(given.atol) if isinstance(given.atol, int | float) and given.atol > 0 else 0.0
+        return EvalPlusComparison(own, entry_point=task.entry_point, family=str(given.family),
+                                  task_id=task.task_id)
+
+    def dataset_inputs(self, task: Task) -> list:
+        # The audited suite's own argument lists, then the other suite's: more chances for a witness.
+        given = data(task)
+        return [*(given.inputs or ()), *(given.extra_inputs or ())]
+
+    def precondition(self, task: Task) -> list[str] | None:
+        return data(task).contract
+
+    def write_test(self, task: Task, inp: Input, expected: Result, atol: float) -> str | None:
+        if expected.kind != "value":
+            return None  # the reference raises here (an input of the suite): no value to assert
+        compare = self.comparison(task, atol)
+        return evalplus_test(inp, expected.value, task.task_id, task.entry_point, compare.family,
+                             compare.atol)
+
+    def oracle_test(self, task: Task, inp: Input, assertion: str | None) -> str | None:
+        if assertion is None:
+            return None
+        line = evalplus_input(task.task_id, inp)
+        return f"{line}\n{assertion}" if line else None
+
+    def check_test(self, text: str, compare: Comparison, probe: Probe) -> bool | None:
+        """The input line (read back as EvalPlus reads its JSON) and the assertion: a test passes
+        when both forms pass and fails when both fail."""
+        verdicts = []
+        if text.startswith(EVALPLUS_INPUT):
+            args = read_evalplus_input(text, getattr(compare, "task_id", ""))
+            verdicts.append(None if args is None else probe.agrees(Input(tuple(args))))
+        if has_code(text):
+            verdicts.append(probe.assertion(text))
+        return all_or_none(verdicts)
+
+
+SUITE = EvalPlusSuite()

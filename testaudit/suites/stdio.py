@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import random
 import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+from testaudit.records import StdioData, SuiteKind, Task
 from testaudit.suites.base import (
     BROKEN_PROGRAM,
+    MAX_LENGTH,
+    TEXT_LIMIT,
+    Comparison,
     PreparedTask,
+    Probe,
+    Result,
     SuiteFailure,
     exception_text,
     fresh_namespace,
     value_text,
 )
-from testaudit.text import one_line
+from testaudit.text import clip, one_line
 from testaudit.values import Bounds, Input, Mutator, harvest
 
 
@@ -115,11 +123,16 @@ def same_output(got: str, want: str) -> bool:
     return len(a) == len(b) and all(_token_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
+def cases(task: Task) -> list[tuple[str, str]]:
+    """The task's (stdin, expected stdout) cases."""
+    return task.suite_data.cases if isinstance(task.suite_data, StdioData) else []
+
+
 def run_stdio(prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
     code = BROKEN_PROGRAM if broken else program
     scope = namespace
     try:
-        for number, (given, want) in enumerate(prepared.task.metadata.get("cases", ()), start=1):
+        for number, (given, want) in enumerate(cases(prepared.task), start=1):
             scope = fresh_namespace()  # every case is a fresh run of the program
             random.seed(prepared.seed)
             got = _run_program(code, scope, given, number)
@@ -131,6 +144,100 @@ def run_stdio(prepared: PreparedTask, program: types.CodeType, namespace: dict, 
             namespace.update(scope)  # the modules the program uses, for the damage fingerprint
 
 
+# --- triage: the program as a function of its stdin, compared and tested as judges do ---------
+
+
+@dataclass(frozen=True)
+class StdioComparison(Comparison):
+    """The result is what the program wrote to stdout, compared as judges do (`same_output`)."""
+
+    kind: SuiteKind = SuiteKind.STDIO
+
+    def same(self, inp: Input | None, expected: object, actual: object) -> bool:
+        return type(actual) is str and type(expected) is str and same_output(actual, expected)
+
+    def describe(self, outcome: Result) -> str:
+        """For witnesses: the output as the text the program wrote."""
+        if outcome.kind == "value" and type(outcome.value) is str:
+            return clip(outcome.value, TEXT_LIMIT)
+        return outcome.describe()
+
+
+def stdin_program(code: types.CodeType) -> Callable[[str], str]:
+    """A stdin/stdout program as a function: stdin text -> stdout text, a fresh run each call."""
+
+    def run(given: str) -> str:
+        return run_with_stdin(code, fresh_namespace(), given)
+
+    return run
+
+
+def stdio_case(given: str, output: str) -> str | None:
+    """A case for the task's `tests`, as one line of JSON; None if too long to paste."""
+    text = json.dumps({"input": given, "output": output}, ensure_ascii=False)
+    return text if len(text) <= 5 * MAX_LENGTH else None
+
+
+class StdioSuite:
+    """stdin/stdout programs: no entry function; an input is `Input((stdin text,))`."""
+
+    kind = SuiteKind.STDIO
+    has_entry_function = False
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        run_stdio(prepared, program, namespace, broken)
+
+    def callee(self, entry_point: str) -> str:
+        return entry_point
+
+    def comparison(self, task: Task, atol: float) -> Comparison:
+        return StdioComparison(atol)
+
+    def dataset_inputs(self, task: Task) -> list:
+        return [[case[0]] for case in cases(task)]
+
+    def precondition(self, task: Task) -> list[str] | None:
+        return None
+
+    def generator(self, seeds: list[Input], rng: random.Random, program: str) -> StdinGenerator:
+        return StdinGenerator(seeds, rng, program)
+
+    def function(self, code: types.CodeType, namespace: dict, entry_point: str) -> Callable:
+        return stdin_program(code)  # compiled, not run: each call is a fresh run on its stdin
+
+    def witness_input(self, inp: Input) -> str:
+        if len(inp.args) == 1 and type(inp.args[0]) is str:
+            return inp.args[0]  # the stdin text itself
+        return inp.text
+
+    def write_test(self, task: Task, inp: Input, expected: Result, atol: float) -> str | None:
+        if expected.kind != "value" or type(expected.value) is not str or type(inp.args[0]) is not str:
+            return None
+        return stdio_case(inp.args[0], expected.value)
+
+    def oracle_test(self, task: Task, inp: Input, assertion: str | None) -> str | None:
+        return None  # no function to bind arguments to: a stdin program's tests are cases
+
+    def test_globals(self) -> dict:
+        return {}
+
+    def check_test(self, text: str, compare: Comparison, probe: Probe) -> bool | None:
+        """A case {"input", "output"}: does the program's output match?"""
+        try:
+            case = json.loads(text)
+            given, want = case["input"], case["output"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        outcome = probe.outcome(Input((given,)))
+        if not outcome.conclusive:
+            return None
+        return outcome.kind == "value" and same_output(outcome.value, want)
+
+    def no_inputs_reason(self, task: Task) -> str | None:
+        return "the reference gives no output on its tests' inputs that is the same twice"
+
+
+SUITE = StdioSuite()
 
 
 # --- triage: stdin texts grown by token-level mutation of the suite's own inputs -------------

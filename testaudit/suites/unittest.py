@@ -10,7 +10,8 @@ import types
 import unittest
 from collections.abc import Callable
 
-from testaudit.suites.base import PreparedTask, SuiteFailure, broken_candidate
+from testaudit.records import SuiteKind
+from testaudit.suites.base import FunctionSuite, PreparedTask, SuiteFailure, broken_candidate
 from testaudit.text import one_line
 
 
@@ -113,3 +114,15 @@ def run_unittest(prepared: PreparedTask, program: types.CodeType, namespace: dic
             sys.modules["__test__"] = saved
 
 
+class UnittestSuite(FunctionSuite):
+    kind = SuiteKind.UNITTEST
+    style = "unittest"  # suggested tests are TestCase assertions: self.assertEqual(...)
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        run_unittest(prepared, program, namespace, broken)
+
+    def test_globals(self) -> dict:
+        return {"self": unittest.TestCase()}
+
+
+SUITE = UnittestSuite()

@@ -30,6 +30,7 @@ from testaudit.records import (
     TriageJob,
     TriageOutcome,
 )
+from testaudit.store.cache import suite_material
 from testaudit.store.session import Store
 from testaudit.triage.rules import rules_for
 
@@ -91,9 +92,8 @@ def job_key(job: TriageJob, exec_settings: ExecSettings) -> str:
         "memory": exec_settings.memory_cap_bytes,
         "source": job.task.source,
         "test": job.task.test,
-        "contract": job.task.metadata.get("contract"),
+        "suite_data": suite_material(job.task),  # the dataset's inputs, contract, cases...
         "rules": [job.rules.precondition, job.rules.oracle],
-        "extra_inputs": repr(job.task.metadata.get("extra_inputs")),
         "survivors": [(r.mutant_id, r.status.value) for r in job.results],
         "samples": [(c.sample, c.completion) for c in job.candidates],
     }

@@ -6,23 +6,18 @@ The functions here run inside sandbox children (sandbox/child.py): they call tas
 from __future__ import annotations
 
 import builtins
-import json
 import math
 import random
 import signal
 import time
-import unittest
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from testaudit import suites
 from testaudit.sandbox.child import CallTimeout, Send
-from testaudit.suites.evalplus import evalplus_same
-from testaudit.suites.stdio import run_with_stdin, same_output
+from testaudit.suites.base import TEXT_LIMIT, Comparison, Suite, entry_function, same
 from testaudit.triage.rules import Oracle, compile_oracle
-from testaudit.triage.suggest import EVALPLUS_INPUT, read_evalplus_input
 from testaudit.values import Input, fresh, is_plain
 
-TEXT_LIMIT = 300
 # Failures that say more about resources than about results: a mutant that is slower or recurses
 # deeper than the reference may still compute the same thing, so these never make a witness.
 _RESOURCE = (MemoryError, RecursionError)
@@ -108,71 +103,12 @@ def _alarm_times(timeout: float) -> tuple[float, float]:
     return first, first
 
 
-_NUMBERS = (int, float, bool)
-
-
-def same(expected: object, actual: object, atol: float) -> bool:
-    """Python's == on results, except that floats within atol are equal, recursively in containers.
-
-    NaN equals NaN here: a program that returns NaN where the reference does is not wrong.
-    """
-    te, ta = type(expected), type(actual)
-    if (te is float or ta is float) and te in _NUMBERS and ta in _NUMBERS:
-        e, a = float(expected), float(actual)
-        if math.isnan(e) or math.isnan(a):
-            return math.isnan(e) and math.isnan(a)
-        return e == a or abs(e - a) <= atol
-    if te is ta and te in (list, tuple):
-        return len(expected) == len(actual) and all(
-            same(x, y, atol) for x, y in zip(expected, actual, strict=True))
-    if te is ta is dict:
-        return expected.keys() == actual.keys() and all(
-            same(v, actual[k], atol) for k, v in expected.items())
-    try:
-        return bool(expected == actual)
-    except BaseException:  # an __eq__ that raises: not equal, as far as any test can tell
-        return False
-
-
-# How suggested tests are written and checked, by suite kind (see suggest.py).
-PYTHON, UNITTEST, EVALPLUS, STDIO = "python", "unittest", "evalplus", "stdio"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """How results are compared, and suggested tests run, for one task. pickleable: in the plans.
-
-    `style` PYTHON and UNITTEST: `same` with `atol`; EVALPLUS: as EvalPlus judges outputs (its
-    tolerance and special oracles, `evalplus_same`); STDIO: the result is what the program
-    wrote to stdout, compared as judges do (`same_output`).
-    """
-
-    atol: float = 1e-6
-    style: str = PYTHON
-    entry_point: str = ""
-    family: str = "humaneval"  # EvalPlus: which special oracles apply
-    task_id: str = ""  # EvalPlus: which of its JSON-to-tuple conversions apply to an input
-
-    def same(self, inp: Input | None, expected: object, actual: object) -> bool:
-        if self.style == EVALPLUS:
-            args = fresh(inp.args) if inp is not None else ()
-            return evalplus_same(self.entry_point, self.family, self.atol, args, expected, actual)
-        if self.style == STDIO:
-            return type(actual) is str and type(expected) is str and same_output(actual, expected)
-        return same(expected, actual, self.atol)
-
-    def describe(self, outcome: Outcome) -> str:
-        """For witnesses: a stdin program's output as the text it wrote, else `Outcome.describe`."""
-        if self.style == STDIO and outcome.kind == "value" and type(outcome.value) is str:
-            return short(outcome.value)
-        return outcome.describe()
-
-
 def agree(expected: Outcome, actual: Outcome, compare: float | Comparison, judge: Oracle | None = None,
           inp: Input | None = None) -> bool | None:
     """Do two outcomes agree? None when `actual` is inconclusive (timeout, resources).
 
-    `compare` is a Comparison, or an atol for Python's == with float tolerance. With an oracle
+    `compare` is the task's Comparison (its suite kind's rules), or an atol for Python's == with
+    float tolerance. With an oracle
     (`judge`, for tasks with several right answers), a returned value agrees when the oracle
     accepts it for the input, whatever the reference returned.
     """
@@ -196,32 +132,18 @@ def load_judge(oracle: str | None, reference: str, entry_point: str, seed: int) 
     return compile_oracle(oracle, function, namespace)
 
 
-def stdin_program(code: object) -> Callable[[str], str]:
-    """A stdin/stdout program as a function: stdin text -> stdout text, a fresh run each call."""
-
-    def run(given: str) -> str:
-        return run_with_stdin(code, {"__name__": "__main__", "__builtins__": builtins}, given)
-
-    return run
-
-
 def load_program(source: str, filename: str, entry_point: str, seed: int,
-                 stdio: bool = False) -> tuple[dict, object]:
-    """Run a program in a fresh namespace, as the suite would: (namespace, entry point).
+                 suite: Suite | None = None) -> tuple[dict, object]:
+    """Load a program in a fresh namespace, as the suite would: (namespace, entry point).
 
-    With `stdio`, the program reads stdin: it is compiled, not run, and the "entry point" is
-    `stdin_program` of it (its namespace is empty).
+    The entry point is the function the suite kind calls (`Suite.function`: a stdin program is
+    compiled, not run, and called on its stdin); without a kind, the program's function.
     """
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     random.seed(seed)
     code = compile(source, filename, "exec", dont_inherit=True)
-    if stdio:
-        return namespace, stdin_program(code)
-    exec(code, namespace)
-    function = namespace.get(entry_point)
-    if not callable(function):
-        raise LookupError(f"the program defines no function {entry_point!r}")
-    return namespace, function
+    load = suite.function if suite is not None else entry_function
+    return namespace, load(code, namespace, entry_point)
 
 
 @dataclass(frozen=True)
@@ -266,7 +188,7 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
     try:
         judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
         _, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
-                                   plan.compare.style == STDIO)
+                                   suites.KINDS[plan.compare.kind])
     except BaseException as exc:
         send(("broken", describe_error(exc)))
         return
@@ -313,7 +235,7 @@ class VerifyPlan:
     filename: str
     entry_point: str
     inputs: tuple[tuple[int, Input, Outcome], ...]  # (index, input, expected) to re-run
-    assertions: tuple[str, ...]  # suggested tests, written in `compare.style` (see suggest.py)
+    assertions: tuple[str, ...]  # suggested tests, written in the style of `compare.kind`
     candidate_name: str  # the name the assertions call: "candidate" for HumanEval checks
     call_timeout: float
     compare: Comparison
@@ -331,7 +253,7 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
     try:
         judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
         namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
-                                           plan.compare.style == STDIO)
+                                           suites.KINDS[plan.compare.kind])
     except BaseException as exc:
         send(("broken", describe_error(exc)))
         return
@@ -342,57 +264,41 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
         send(("rerun", index, verdict is False, plan.compare.describe(outcome)))
     scope = dict(namespace)
     scope[plan.candidate_name] = function
-    if plan.compare.style == UNITTEST:  # the suggested lines are TestCase assertions
-        scope["self"] = unittest.TestCase()
+    scope.update(suites.KINDS[plan.compare.kind].test_globals())  # `self` for TestCase assertions
     for position, text in enumerate(plan.assertions):
         expected = plan.expected[position] if position < len(plan.expected) else None
         send(("assert", position, check_test(plan, text, expected, scope, function, judge, seed)))
     send(("end", None))
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """What a suite kind's check_test may do with the program under verification (base.Probe)."""
+
+    plan: VerifyPlan
+    expected: Outcome | None  # the reference's outcome on the test's input
+    scope: dict
+    function: object
+    judge: Oracle | None
+    seed: int | None
+
+    def outcome(self, inp: Input) -> Outcome:
+        return call(self.function, inp, self.plan.call_timeout, self.seed)
+
+    def agrees(self, inp: Input) -> bool | None:
+        if self.expected is None:
+            return None
+        return agree(self.expected, self.outcome(inp), self.plan.compare, self.judge, inp)
+
+    def assertion(self, text: str) -> bool | None:
+        return run_assertion(text, self.scope, self.plan.call_timeout, self.plan.seed)
+
+
 def check_test(plan: VerifyPlan, text: str, expected: Outcome | None, scope: dict, function: object,
                judge: Oracle | None, seed: int | None) -> bool | None:
-    """Run one suggested test in the form its style gives it: True passes, False fails, else None.
-
-    An EvalPlus test has two forms, the input line (an argument list for the dataset) and the
-    assertion: it passes when both pass and fails when both fail.
-    """
-    style = plan.compare.style
-    if style == STDIO:
-        return _stdio_case(text, function, plan.call_timeout, seed)
-    verdicts = []
-    if style == EVALPLUS and text.startswith(EVALPLUS_INPUT):
-        verdicts.append(_evalplus_input(text, expected, function, plan, judge, seed))
-    if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        verdicts.append(run_assertion(text, scope, plan.call_timeout, plan.seed))
-    if verdicts and all(v is True for v in verdicts):
-        return True
-    if verdicts and all(v is False for v in verdicts):
-        return False
-    return None
-
-
-def _stdio_case(text: str, function: object, timeout: float, seed: int | None) -> bool | None:
-    """A stdin/stdout case {"input", "output"}: does the program's output match?"""
-    try:
-        case = json.loads(text)
-        given, want = case["input"], case["output"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    outcome = call(function, Input((given,)), timeout, seed)
-    if not outcome.conclusive:
-        return None
-    return outcome.kind == "value" and same_output(outcome.value, want)
-
-
-def _evalplus_input(text: str, expected: Outcome | None, function: object, plan: VerifyPlan,
-                    judge: Oracle | None, seed: int | None) -> bool | None:
-    """The input line of an EvalPlus test, read back as EvalPlus reads its JSON: is it judged right?"""
-    args = read_evalplus_input(text, plan.compare.task_id)
-    if args is None or expected is None:
-        return None
-    inp = Input(tuple(args))
-    return agree(expected, call(function, inp, plan.call_timeout, seed), plan.compare, judge, inp)
+    """Run one suggested test as its suite kind runs it: True passes, False fails, else None."""
+    probe = _Probe(plan, expected, scope, function, judge, seed)
+    return suites.KINDS[plan.compare.kind].check_test(text, plan.compare, probe)
 
 
 def run_assertion(text: str, scope: dict, timeout: float, seed: int) -> bool | None:

@@ -14,8 +14,8 @@ for those arguments: a task with several right answers needs one, or a program t
 another right answer than the reference's would be called wrong. Both run in the reference
 program's namespace (they may use its imports and helpers), inside sandbox children.
 
-An EvalPlus-style contract (`Task.metadata["contract"]`: `assert` lines, as a string or a list of
-lines) is a precondition too.
+An EvalPlus-style contract (`Suite.precondition`, from `EvalPlusData.contract`: `assert` lines,
+as a string or a list of lines) is a precondition too.
 """
 
 from __future__ import annotations

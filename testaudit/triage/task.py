@@ -37,19 +37,13 @@ from testaudit.records import (
     JobFailed,
     MutantResult,
     MutantStatus,
-    SuiteKind,
     Task,
     TriageJob,
     TriageOutcome,
     Witness,
 )
 from testaudit.sandbox import child as children
-from testaudit.suites.stdio import StdinGenerator
 from testaudit.triage.compare import (
-    EVALPLUS,
-    PYTHON,
-    STDIO,
-    UNITTEST,
     Comparison,
     DiffPlan,
     Outcome,
@@ -65,15 +59,7 @@ from testaudit.triage.compare import (
 )
 from testaudit.triage.explore import Generator, Recorder
 from testaudit.triage.rules import compile_check, compile_oracle, parameters, source_for
-from testaudit.triage.suggest import (
-    assertion,
-    callee,
-    evalplus_input,
-    evalplus_test,
-    greedy_cover,
-    oracle_assertion,
-    stdio_case,
-)
+from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, is_plain, opaque_type
 
 SAFETY = 1.5  # input generation stops at its count; its CPU budget x SAFETY is only a net
@@ -84,23 +70,9 @@ WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
 
 
-def _atol(job: TriageJob) -> float:
-    """The dataset's own tolerance when it has one (EvalPlus's atol), else the setting."""
-    given = job.task.metadata.get("atol")
-    return float(given) if isinstance(given, int | float) and given > 0 else job.settings.atol
-
-
 def comparison(job: TriageJob) -> Comparison:
-    """How this task's suite compares results, which triage follows (see compare.py)."""
-    task = job.task
-    if task.suite_kind is SuiteKind.INPUTS:
-        given = task.metadata.get("atol")
-        atol = float(given) if isinstance(given, int | float) and given > 0 else 0.0
-        return Comparison(atol, EVALPLUS, task.entry_point,
-                          str(task.metadata.get("oracle", "humaneval")), task.task_id)
-    if task.suite_kind is SuiteKind.STDIO:
-        return Comparison(_atol(job), STDIO)
-    return Comparison(_atol(job), UNITTEST if task.suite_kind is SuiteKind.UNITTEST else PYTHON)
+    """How this task's suite compares results, which triage follows (its kind's, see suites/)."""
+    return suites.suite_for(job.task).comparison(job.task, job.settings.atol)
 
 
 def run_job(job: TriageJob, settings: ExecSettings, emit: Callable[[Event], None]) -> None:
@@ -132,7 +104,7 @@ class Explored:
 def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed: int,
                   send: children.Send) -> None:
     task = job.task
-    stdio = task.suite_kind is SuiteKind.STDIO
+    suite = suites.suite_for(task)
     started = time.process_time()  # the budget covers the traced suite run too
     code = suites.compile_program(task.source, path)
     recorder = Recorder(task.entry_point, path, job.settings.max_inputs)
@@ -141,11 +113,11 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
     send(("suite", passed, failure, recorder.skipped))
     if not passed:
         return
-    namespace, function = load_program(task.source, path, task.entry_point, seed, stdio)
-    send(("params", None if stdio else parameters(function)))
+    namespace, function = load_program(task.source, path, task.entry_point, seed, suite)
+    send(("params", parameters(function) if suite.has_entry_function else None))
     seed = reseed(task.source, seed)
-    rules = (None, None) if stdio else (
-        compile_check(source_for(job.rules.precondition, task.metadata.get("contract")), function, namespace),
+    rules = (None, None) if not suite.has_entry_function else (
+        compile_check(source_for(job.rules.precondition, suite.precondition(task)), function, namespace),
         compile_oracle(job.rules.oracle, function, namespace))
     check, judge = rules
     compare = comparison(job)
@@ -186,13 +158,11 @@ def _max_tries(settings, per_call_cost: float) -> int:
 
 
 def _dataset_inputs(task: Task, recorded: list[Input], cap: int) -> list[Input]:
-    """The inputs to start from: the suite's calls (recorded), then the ones the dataset holds:
-    EvalPlus's argument lists of both suites (the audited one's own, then the other's: more
-    chances for a witness), the stdin texts of stdin/stdout cases. Each once, at most `cap`."""
+    """The inputs to start from: the suite's calls (recorded), then the ones the dataset holds
+    (`Suite.dataset_inputs`: EvalPlus's argument lists of both suites, the stdin texts of
+    stdin/stdout cases). Each once, at most `cap`."""
     found: dict[str, Input] = {}
-    given = [*(task.metadata.get("inputs") or ()), *(task.metadata.get("extra_inputs") or ())]
-    if task.suite_kind is SuiteKind.STDIO:
-        given = [[case[0]] for case in task.metadata.get("cases") or ()]
+    given = suites.suite_for(task).dataset_inputs(task)
     for inp in [*recorded, *(Input(tuple(a)) for a in given if isinstance(a, list | tuple))]:
         if len(found) >= cap:
             break
@@ -217,8 +187,10 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     compare = comparison(job)
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
-    kind = StdinGenerator if job.task.suite_kind is SuiteKind.STDIO else Generator
-    generator = kind([inp for inp, _ in originals], rng, job.task.source)
+    seeds = [inp for inp, _ in originals]
+    generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
+    if generator is None:  # the kind has no generator of its own: argument lists
+        generator = Generator(seeds, rng, job.task.source)
     seen = {inp.text for inp, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     for inp in generator:
@@ -335,24 +307,11 @@ def test_for(job: TriageJob, explored: Explored, index: int) -> str | None:
     an assertion (HumanEval, MBPP), a TestCase assertion (BigCodeBench), an argument list and
     an assertion (EvalPlus), a new {input, output} case (stdin/stdout)."""
     task, inp, expected = job.task, explored.inputs[index], explored.expected[index]
-    style = comparison(job).style
-    if style == STDIO:
-        if expected.kind != "value" or type(expected.value) is not str or type(inp.args[0]) is not str:
-            return None
-        return stdio_case(inp.args[0], expected.value)
-    name = callee(task.suite_kind, task.entry_point)
-    if job.rules.oracle:
-        text = oracle_assertion(inp, explored.names, job.rules.oracle, name)
-        if style != EVALPLUS or text is None:
-            return text
-        line = evalplus_input(task.task_id, inp)
-        return f"{line}\n{text}" if line else None
-    if expected.kind != "value":
-        return None  # the reference raises here (an input of the suite): no value to assert
-    if style == EVALPLUS:
-        return evalplus_test(inp, expected.value, task.task_id, task.entry_point,
-                             comparison(job).family, comparison(job).atol)
-    return assertion(inp, expected.value, name, _atol(job), style=style)
+    suite = suites.suite_for(task)
+    if job.rules.oracle and suite.has_entry_function:
+        text = oracle_assertion(inp, explored.names, job.rules.oracle, suite.callee(task.entry_point))
+        return suite.oracle_test(task, inp, text)
+    return suite.write_test(task, inp, expected, job.settings.atol)
 
 
 def _own_assertion(subject: Subject, job: TriageJob, explored: Explored) -> tuple[str, int] | None:
@@ -371,9 +330,7 @@ def _expected_for(asserts: list[str], explored: Explored, index_of: dict[str, in
 
 def witness_input(job: TriageJob, inp: Input) -> str:
     """The input as a witness shows it: the arguments as in a call, or a stdin program's text."""
-    if job.task.suite_kind is SuiteKind.STDIO and len(inp.args) == 1 and type(inp.args[0]) is str:
-        return inp.args[0]
-    return inp.text
+    return suites.suite_for(job.task).witness_input(inp)
 
 
 def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
@@ -384,7 +341,7 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
     plan = VerifyPlan(
         subject.source, subject.filename, job.task.entry_point,
         tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
-        callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+        suites.suite_for(job.task).callee(job.task.entry_point), _call_timeout(explored),
         compare, settings.seed, job.task.source, job.rules.oracle,
         _expected_for(asserts, explored, index_of))
     found = Verified()
@@ -405,7 +362,7 @@ def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored,
     if not asserts:
         return set()
     plan = VerifyPlan(job.task.source, path, job.task.entry_point, (), tuple(asserts),
-                      callee(job.task.suite_kind, job.task.entry_point), _call_timeout(explored),
+                      suites.suite_for(job.task).callee(job.task.entry_point), _call_timeout(explored),
                       comparison(job), settings.seed, job.task.source, job.rules.oracle,
                       _expected_for(asserts, explored, index_of))
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
@@ -584,15 +541,19 @@ def _note(job: TriageJob, explored: Explored) -> str | None:
     if not explored.traced:
         return ("triage: the reference's suite did not finish under coverage tracing (out of "
                 "time, or the process died), so no survivor could be confirmed")
-    why = f"the suite passes no plain-data arguments to {job.task.entry_point}"
-    if job.task.suite_kind is SuiteKind.STDIO:
-        why = "the reference gives no output on its tests' inputs that is the same twice"
-    elif explored.opaque:
-        # Only plain data may leave a sandbox child, be compared there and appear in a test.
-        why = (f"the reference's results on the suite's inputs are not plain data "
-               f"({', '.join(explored.opaque[:3])})")
-    elif explored.skipped:
-        calls = "call of {} passes" if explored.skipped == 1 else "calls of {} pass"
-        why = (f"the suite's {explored.skipped} {calls.format(job.task.entry_point)} objects that "
-               "are not plain data (such as DataFrames or files)")
+    why = suites.suite_for(job.task).no_inputs_reason(job.task)  # the kind may know (stdin programs)
+    if why is None:
+        why = _no_inputs_reason(job, explored)
     return f"triage: {why}, so no survivor could be confirmed"
+
+
+def _no_inputs_reason(job: TriageJob, explored: Explored) -> str:
+    if explored.opaque:
+        # Only plain data may leave a sandbox child, be compared there and appear in a test.
+        return (f"the reference's results on the suite's inputs are not plain data "
+                f"({', '.join(explored.opaque[:3])})")
+    if explored.skipped:
+        calls = "call of {} passes" if explored.skipped == 1 else "calls of {} pass"
+        return (f"the suite's {explored.skipped} {calls.format(job.task.entry_point)} objects that "
+                "are not plain data (such as DataFrames or files)")
+    return f"the suite passes no plain-data arguments to {job.task.entry_point}"

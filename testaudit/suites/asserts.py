@@ -1,0 +1,21 @@
+"""MBPP: top-level asserts that call the entry point by its name, in the program's namespace."""
+
+from __future__ import annotations
+
+import types
+
+from testaudit.records import SuiteKind
+from testaudit.suites.base import FunctionSuite, PreparedTask, broken_candidate
+
+
+class AssertsSuite(FunctionSuite):
+    kind = SuiteKind.ASSERTS
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        exec(program, namespace)
+        if broken:
+            namespace[prepared.task.entry_point] = broken_candidate
+        exec(prepared.test_code, namespace)
+
+
+SUITE = AssertsSuite()

@@ -1,0 +1,26 @@
+"""HumanEval: the test defines check(candidate), called with the entry point."""
+
+from __future__ import annotations
+
+import types
+
+from testaudit.records import SuiteKind
+from testaudit.suites.base import FunctionSuite, PreparedTask, broken_candidate
+
+
+class CheckSuite(FunctionSuite):
+    kind = SuiteKind.CHECK
+
+    def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
+        entry_point = prepared.task.entry_point
+        exec(program, namespace)
+        if broken:
+            namespace[entry_point] = broken_candidate
+        exec(prepared.test_code, namespace)
+        namespace["check"](namespace[entry_point])
+
+    def callee(self, entry_point: str) -> str:
+        return "candidate"  # check() gets the program's function as `candidate`
+
+
+SUITE = CheckSuite()
