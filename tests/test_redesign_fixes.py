@@ -188,3 +188,19 @@ class _FakeStore:
 
     def triage_keys(self) -> dict:
         return {}
+
+
+def test_no_coverage_holds_in_the_children_that_replace_the_first(tmp_path: Path) -> None:
+    # HumanEval/140: its suite never ends a text with three spaces, so `new_text += "-"` after
+    # the loop (line 29) never runs; mutants before those time out (`i+=1` dropped), and the
+    # children forked after them must skip the same mutants the first child did.
+    task = next(t for t in load("humaneval").tasks if t.task_id == "HumanEval/140")
+    mutants = tuple(m for m in generate(task) if m.status is MutantStatus.PENDING)
+    events = list(SerialExecutor(ExecSettings(), run_job).run([TaskJob(task, mutants)]))
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
+    assert set(results) == {m.id for m in mutants}
+    order = [m.id for m in mutants]
+    line_29 = [m.id for m in mutants if m.location.start.line == 29]
+    first_timeout = min(order.index(i) for i, r in results.items() if r.status is MutantStatus.TIMEOUT)
+    assert line_29 and all(order.index(i) > first_timeout for i in line_29)
+    assert all(results[i].status is MutantStatus.NO_COVERAGE for i in line_29)

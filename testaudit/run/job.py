@@ -86,13 +86,16 @@ class _ChildPlan:
     first: int
     measure: bool
     traced_path: str  # a real file holding the task's source, for coverage.py
+    # The reference's lines that its suite executes, as the first child measured them: every
+    # later child skips the same mutants. None: unknown, so every mutant runs.
+    executed: frozenset[int] | None = None
 
 
-def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, dict[int, str]] | None:
-    """The first child's reference runs: coverage, timing, the broken candidate. None: broken."""
+def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, frozenset[int] | None] | None:
+    """The first child's reference runs: timing, the broken candidate, then coverage (sent in
+    frames of their own, so that a suite too slow under tracing costs coverage, not the task).
+    None: the reference fails its suite."""
     prepared = plan.prepared
-    # Traced first, in a child that has run nothing yet, as a fresh suite run would be.
-    executed = coverage.suite_lines(prepared, plan.traced_path)
     passed, failure, seconds, namespace = suites.time_reference(prepared)
     calls = True
     if passed:
@@ -100,7 +103,17 @@ def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, dict[int, str]] | None
     send(ReferenceRun(prepared.task.task_id, passed, failure, seconds, calls))
     if not passed:
         return None
-    return namespace, coverage.unreached(prepared.task.source, plan.mutants, executed)
+    lines = coverage.suite_lines(prepared, plan.traced_path)
+    executed = frozenset(lines) if lines else None
+    send(_Coverage(executed))
+    return namespace, executed
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """The first child's second frame: the lines the suite executes (None: unknown)."""
+
+    executed: frozenset[int] | None
 
 
 def _child_body(plan: _ChildPlan, send: Send) -> None:
@@ -108,11 +121,12 @@ def _child_body(plan: _ChildPlan, send: Send) -> None:
         measured = _measure(plan, send)
         if measured is None:
             return
-        namespace, unreached = measured
+        namespace, executed = measured
     else:  # a replacement child: warm imports and caches the same way, untimed
         namespace = suites.run_suite(plan.prepared, plan.prepared.reference_code)[2]
-        unreached = {}
+        executed = plan.executed
         send("ready")
+    unreached = coverage.unreached(plan.prepared.task.source, plan.mutants[plan.first:], executed)
     fingerprint = Fingerprint(modules_in(namespace))
     for index in range(plan.first, len(plan.mutants)):
         mutant = plan.mutants[index]
@@ -187,9 +201,32 @@ class _Runner:
     batch: _Batcher
     emit: Emit
 
-    def _fork(self, first: int, measure: bool) -> Child:
-        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path)
+    def _fork(self, first: int, measure: bool, executed: frozenset[int] | None = None) -> Child:
+        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path, executed)
         return fork(lambda send: _child_body(plan, send), self.settings, self.workdir)
+
+    def _coverage(self, child: Child) -> tuple[Child | None, frozenset[int] | None]:
+        """The first child's coverage frame. A suite that does not finish under tracing within
+        the reference's time limit (tracing slows some suites a hundredfold) leaves coverage
+        unknown: that child is replaced, and every mutant runs."""
+        frame = child.frames.read(self.settings.reference_timeout_s)
+        if isinstance(frame, _Coverage):
+            return child, frame.executed
+        if isinstance(frame, InternalError):
+            self._internal(frame)
+        child.stop()
+        return self._replacement(0, None), None
+
+    def _replacement(self, first: int, executed: frozenset[int] | None) -> Child | None:
+        """A fresh child for mutants[first:], once it has warmed up; None if it cannot."""
+        child = self._fork(first, False, executed)
+        if child.frames.read(self.settings.reference_timeout_s) == "ready":
+            return child
+        child.stop()
+        for mutant in self.mutants[first:]:
+            self.batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                        "could not restart the sandbox for this task"))
+        return None
 
     def _measure_reference(self) -> tuple[Child, ReferenceRun]:
         task = self.prepared.task
@@ -219,6 +256,9 @@ class _Runner:
             child.stop()
             return
         settings = self.settings
+        child, executed = self._coverage(child)
+        if child is None:
+            return
         budget = settings.budget(reference.suite_seconds)
         # On a slow task (its budget is mostly the reference's own time), mutants that really end
         # can need about the budget; one that times out gets a second try at twice the budget, so
@@ -232,13 +272,9 @@ class _Runner:
             child.stop()
             if index >= len(self.mutants):
                 return
-            child = self._fork(index, False)
-            if child.frames.read(settings.reference_timeout_s) != "ready":
-                # A replacement child that cannot even rerun the reference: give up on the rest.
-                for mutant in self.mutants[index:]:
-                    self.batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                                "could not restart the sandbox for this task"))
-                child.stop()
+            # A replacement child that cannot even rerun the reference: give up on the rest.
+            child = self._replacement(index, executed)
+            if child is None:
                 return
 
     def _drain(self, child: Child, index: int, budget: float, second_try: set[str] | None) -> int:
