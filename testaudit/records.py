@@ -134,7 +134,10 @@ class Dataset:
 class Mutant:
     """One plausible wrong program: `source[start:end]` replaced by `replacement`.
 
-    pickleable: sent to worker processes.
+    pickleable: sent to worker processes. A span, not the whole program, crosses the process
+    boundary (jobs stay small): the mutated text is rebuilt where it runs (`apply`), so the run
+    stage guards against a replacement that did not apply, and the program is compiled once at
+    generation (the equivalence check) and again in each child that runs it.
     """
 
     id: str

@@ -17,7 +17,6 @@ from typing import Protocol
 from testaudit import __version__
 from testaudit.config import ExecSettings, TriageSettings
 from testaudit.records import (
-    UNDETECTED,
     Candidate,
     CandidateResult,
     CandidateVerdict,
@@ -34,10 +33,11 @@ from testaudit.store.cache import suite_material
 from testaudit.store.session import Store
 from testaudit.triage.rules import rules_for
 
-__all__ = ["StageConfig", "run_stage", "triage_job"]
+__all__ = ["StageConfig", "run_stage"]
 
 OnTask = Callable[[int, int], None]  # (tasks done, tasks to triage)
-# Runs triage jobs on `workers` processes: the pipeline's pool (the stage does not pick one).
+# Runs triage jobs on `workers` processes with triage.task.run_job as the handler: the pipeline's
+# pool (the stage does not pick one, and imports no other stage).
 Executors = Callable[[int], "_Executor"]
 
 
@@ -45,13 +45,6 @@ class _Executor(Protocol):
     def run(self, jobs: Iterable[TriageJob]) -> Iterator[Event]: ...
     def __enter__(self) -> _Executor: ...
     def __exit__(self, *exc: object) -> None: ...
-
-
-def triage_job(job: TriageJob, settings: ExecSettings, emit: Callable[[Event], None]) -> None:
-    """The worker's handler for triage jobs (see run_stage's `executors`)."""
-    from testaudit.triage.task import run_job
-
-    run_job(job, settings, emit)
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ def make_job(audit: TaskAudit, config: StageConfig) -> TriageJob | None:
     task = audit.task
     if audit.status is not TaskStatus.OK or audit.reference is None or not audit.reference.passed:
         return None
-    survivors = tuple(m for m in audit.mutants if audit.outcome(m).status in UNDETECTED)
+    survivors = tuple(audit.survivors)
     samples = tuple(config.candidates.get(task.task_id, ()))
     if not survivors and not samples:
         return None
@@ -102,8 +95,9 @@ def job_key(job: TriageJob, exec_settings: ExecSettings) -> str:
 
 def apply(audit: TaskAudit, outcome: TriageOutcome) -> None:
     """Overlay a task's triage on its audit."""
+    known = {m.id for m in audit.mutants}
     for result in outcome.results:
-        if result.mutant_id in {m.id for m in audit.mutants}:
+        if result.mutant_id in known:
             audit.results[result.mutant_id] = result
     audit.suggested_tests = list(outcome.suggested_tests)
     audit.candidates = list(outcome.candidates)
@@ -158,11 +152,19 @@ def run_stage(audits: list[TaskAudit], config: StageConfig, store: Store, execut
     return time.perf_counter() - started
 
 
+# Scheduling estimates (CPU seconds): exploring costs a fixed part plus about this many suite
+# runs' worth of reference calls; each program's differential run likewise, each capped by its
+# budget. Only the order of the jobs depends on them, never a verdict.
+EXPLORE_FIXED_S, EXPLORE_SUITES = 0.05, 500
+DIFF_FIXED_S, DIFF_SUITES = 0.02, 200
+
+
 def _cost(job: TriageJob) -> float:
     """A rough CPU-time estimate of a job, for scheduling: slow references make costly tasks."""
     programs = len(job.survivors) + len(job.candidates)
-    explore = min(job.settings.seconds, 0.05 + 500 * job.suite_seconds)
-    return explore + min(job.settings.diff_seconds, programs * (0.02 + 200 * job.suite_seconds))
+    explore = min(job.settings.seconds, EXPLORE_FIXED_S + EXPLORE_SUITES * job.suite_seconds)
+    diff = programs * (DIFF_FIXED_S + DIFF_SUITES * job.suite_seconds)
+    return explore + min(job.settings.diff_seconds, diff)
 
 
 def _events(jobs: list[TriageJob], config: StageConfig, executors: Executors) -> Iterator[Event]:

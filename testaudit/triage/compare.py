@@ -167,7 +167,7 @@ class DiffPlan:
     after_found: float = 0.05
 
 
-SAFETY = 3.0
+DIFF_SAFETY = 3.0  # a differential run stops at its counts; its CPU budget x this is only a net
 
 
 def _counts(plan: DiffPlan) -> tuple[int, int]:
@@ -202,7 +202,7 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
     found_at: int | None = None
     for index, inp in enumerate(plan.inputs):
         # No call may run past the budget: one cut short is inconclusive, never a disagreement.
-        left = SAFETY * plan.cpu_budget - (time.process_time() - started)
+        left = DIFF_SAFETY * plan.cpu_budget - (time.process_time() - started)
         outcome = call(function, inp, min(plan.call_timeout, max(left, 0.005)), seed)
         tried += 1
         verdict = agree(plan.expected[index], outcome, plan.compare, judge, inp)
@@ -214,9 +214,9 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
         if found and first_found is None:
             first_found, found_at = now, tried
         # Counts, not clocks, decide where a run stops: two runs try the same inputs. The CPU
-        # budget x SAFETY only guards against inputs far costlier than the reference's own.
+        # budget x DIFF_SAFETY only guards against inputs far costlier than the reference's own.
         stop = (inconclusive >= plan.max_inconclusive or tried >= max_tried
-                or now - started > SAFETY * plan.cpu_budget
+                or now - started > DIFF_SAFETY * plan.cpu_budget
                 or (found_at is not None and tried - found_at >= after_found))
         if stop or now - last > 0.05:
             send(("batch", tried, found))

@@ -62,7 +62,7 @@ from testaudit.triage.rules import compile_check, compile_oracle, parameters, so
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, is_plain, opaque_type
 
-SAFETY = 1.5  # input generation stops at its count; its CPU budget x SAFETY is only a net
+GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this is only a net
 # What one try costs besides the reference's two calls (mutating, copying, checking, sending),
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
@@ -180,7 +180,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
     """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
 
-    The CPU budget is only a safety net here (three times --triage-seconds), for references
+    The CPU budget is only a safety net here (GROW_SAFETY times --triage-seconds), for references
     whose calls on generated inputs cost far more than on the suite's own."""
     settings = job.settings
     check, judge = rules
@@ -195,7 +195,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     for inp in generator:
         now = time.process_time()
-        spent = now - started > SAFETY * settings.seconds
+        spent = now - started > GROW_SAFETY * settings.seconds
         if spent or kept >= settings.max_inputs or tries >= max_tries:
             break
         tries += 1
@@ -205,7 +205,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
         seen.add(text)
         if check is not None and not check(inp.args, inp.kwargs):
             continue
-        left = max(SAFETY * settings.seconds - (now - started), 0.005)
+        left = max(GROW_SAFETY * settings.seconds - (now - started), 0.005)
         first = call(function, inp, min(limit, left), seed)
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
