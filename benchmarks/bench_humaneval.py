@@ -19,6 +19,7 @@ from pathlib import Path
 from testaudit.config import RunConfig
 from testaudit.pipeline import run
 from testaudit.records import MutantStatus, TaskStatus
+from testaudit.text import percent
 
 
 def main() -> None:
@@ -49,9 +50,10 @@ def main() -> None:
     print(f"tasks              {len(summary.tasks)} ({summary.count_tasks(TaskStatus.OK)} ok, "
           f"{summary.count_tasks(TaskStatus.BROKEN)} broken, {summary.count_tasks(TaskStatus.ERROR)} error)")
     print(f"mutants            {score.mutants} generated, {len(ran)} run, "
-          f"{score.equivalent} equivalent or duplicate (not run), {score.error} error")
+          f"{score.equivalent} equivalent or duplicate (not run), "
+          f"{score.no_coverage} no_coverage (not run: the suite never executes them), {score.error} error")
     print(f"verdicts           killed {score.killed}, survived {score.survived}, "
-          f"timeout {score.timeout}; score {100 * (score.mutation_score or 0):.1f}%")
+          f"timeout {score.timeout}, no_coverage {score.no_coverage}; score {percent(score.mutation_score)}")
     print(f"wall seconds       {wall:.2f} with {args.workers} workers")
     print(f"mutants per second {len(ran) / wall:.0f}")
     print(f"bare suite time    {bare * 1e6:.1f} us (median over the mutants run, of their task's reference)")
