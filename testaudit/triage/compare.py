@@ -179,19 +179,29 @@ def _counts(plan: DiffPlan) -> tuple[int, int]:
     return max(20, int(plan.cpu_budget / per_call)), max(1, int(plan.after_found / per_call))
 
 
+def _load(plan: DiffPlan | VerifyPlan, send: Send) -> tuple[Oracle | None, dict, object] | None:
+    """In a child: the task's oracle and the program's (namespace, function); None after sending
+    ("broken", why) when the program cannot even be loaded (it raises at import, say)."""
+    try:
+        judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
+        namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
+                                           suites.KINDS[plan.compare.kind])
+    except BaseException as exc:
+        send(("broken", describe_error(exc)))
+        return None
+    return judge, namespace, function
+
+
 def diff_body(plan: DiffPlan, send: Send) -> None:
     """Child body: run the program on every input; send the indices where it disagrees.
 
     Frames: ("loaded", None) or ("broken", message); then ("batch", tried, [(index, actual text)])
     at least every 50 ms of CPU; then ("end", tried).
     """
-    try:
-        judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
-        _, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
-                                   suites.KINDS[plan.compare.kind])
-    except BaseException as exc:
-        send(("broken", describe_error(exc)))
+    loaded = _load(plan, send)
+    if loaded is None:
         return
+    judge, _, function = loaded
     send(("loaded", None))
     seed = reseed(plan.source, plan.seed)
     started = last = time.process_time()
@@ -250,13 +260,10 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
     """Child body. Frames: ("broken", message) or ("rerun", index, disagrees, actual text) per input,
     then ("assert", position, passed) per assertion (passed: True, False, or None when it neither
     passes nor fails), then ("end", None)."""
-    try:
-        judge = load_judge(plan.oracle, plan.reference, plan.entry_point, plan.seed)
-        namespace, function = load_program(plan.source, plan.filename, plan.entry_point, plan.seed,
-                                           suites.KINDS[plan.compare.kind])
-    except BaseException as exc:
-        send(("broken", describe_error(exc)))
+    loaded = _load(plan, send)
+    if loaded is None:
         return
+    judge, namespace, function = loaded
     seed = reseed(plan.source, plan.seed)
     for index, inp, expected in plan.inputs:
         outcome = call(function, inp, plan.call_timeout, seed)
