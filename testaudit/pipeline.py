@@ -40,6 +40,7 @@ from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
 from testaudit.store.session import FILENAME as STORE_FILENAME
 from testaudit.store.session import Store
+from testaudit.text import cleaned
 from testaudit.triage import StageConfig
 
 __all__ = ["RunConfig", "run", "executed", "unrun", "out_dir", "write_outputs"]
@@ -53,6 +54,7 @@ class Progress(Protocol):
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
     def triage(self, done: int, total: int) -> None: ...
+    def notice(self, text: str) -> None: ...
 
 
 class _Silent:
@@ -69,6 +71,9 @@ class _Silent:
         pass
 
     def triage(self, done: int, total: int) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
         pass
 
 
@@ -216,7 +221,10 @@ def _where(task: Task, message: str) -> str:
     return f"{task.origin.path}:{task.origin.line}: {message}" if task.origin else message
 
 
-def _record(event: Event, store: Store, plan: _Plan, log: Path) -> None:
+def _record(event: Event, store: Store, plan: _Plan, log: Path) -> Event:
+    """Store one event and keep it on its audit; returns it as kept, its text made safe
+    (a task's code can put a lone surrogate or NUL in a kill reason: `text.clean`)."""
+    event = cleaned(event)
     audits = plan.audits
     if isinstance(event, ResultBatch):
         store.add_results(event.results)
@@ -234,6 +242,7 @@ def _record(event: Event, store: Store, plan: _Plan, log: Path) -> None:
     elif isinstance(event, Incident):
         plan.incidents += 1
         _log(log, event.task_id, event.message, event.traceback)
+    return event
 
 
 def _log(log: Path, task_id: str, message: str, traceback: str) -> None:
@@ -281,6 +290,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     names = [op.name for op in operators]
     triage_input = _triage_input(config, tasks)  # before the long part: bad files fail fast
     out = out_dir(config, dataset)
+    if config.resume and not (out / STORE_FILENAME).is_file():
+        # Not an error: a CI step that always passes --resume must work on its first run too.
+        progress.notice(f"--resume: {out} holds no session to resume; starting afresh")
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
         cache = _cache(config)
@@ -290,8 +302,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
             progress.start(len(tasks))
             with make_executor(config) as executor:
                 for event in executor.run(_counted(itertools.chain([first], jobs), progress)):
-                    _record(event, store, plan, out / LOG_FILE)
-                    progress.event(event)
+                    progress.event(_record(event, store, plan, out / LOG_FILE))
             progress.finish()
     finally:
         store.close()

@@ -1,13 +1,65 @@
-"""Small text helpers every stage shares: one way to shorten, count and show a percentage.
+"""Small text helpers every stage shares: one way to shorten, count and show a percentage, and
+one way to make text from a task or a child safe to store and show (`clean`).
 
 Anyone may import this module.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import reprlib
 
 MESSAGE_LIMIT = 300  # a kill reason, a task message: one line a reader can take in
+
+
+# What sqlite, UTF-8 files and C strings refuse: a lone surrogate (JSON's "\ud800", an exception
+# message from task code) cannot be encoded as UTF-8, and NUL ends a C string.
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return "\\x00" if char == "\x00" else f"\\u{ord(char):04x}"
+
+
+def clean(text: str) -> str:
+    """`text` safe to store, encode as UTF-8 and show: each lone surrogate becomes the six
+    characters of its Python escape (U+D800 -> `\\ud800`) and NUL the four of `\\x00`; any other
+    text is returned as it is (the same object).
+
+    Escapes, not U+FFFD: a reader still sees which character it was, two task ids that differ
+    only there stay distinct, and inside a (non-raw) string literal of a program the escape
+    means the very character it replaces.
+    """
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def cleaned(value):
+    """`value` with `clean` applied to every string in it: in dicts (keys too), lists, tuples and
+    dataclass instances (frozen ones are copied); other values as they are. What holds no
+    unsafe text is returned as it is."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        items = [(cleaned(k), cleaned(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
+            return value
+        return dict(items)
+    if isinstance(value, list | tuple):
+        items = [cleaned(v) for v in value]
+        if all(v is v0 for v, v0 in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if type(value) in (list, tuple) else type(value)(*items)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = cleaned(old)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:

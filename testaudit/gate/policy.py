@@ -9,6 +9,7 @@ from pathlib import Path
 from testaudit.errors import UsageError
 from testaudit.records import AuditSummary, TaskAudit, TaskStatus
 from testaudit.store import codec, results_json
+from testaudit.store.files import NotReadable, read_bytes
 from testaudit.text import percent
 
 EPSILON = 1e-6  # results.json rounds scores to 6 places: compare with that much slack
@@ -55,9 +56,14 @@ def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above `start` that has a [tool.testaudit] table."""
     for folder in [start, *start.parents]:
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        if candidate.exists() and not candidate.is_dir():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+                raw = read_bytes(candidate)
+            except NotReadable as exc:
+                # It may hold the thresholds: skipping it would let the gate pass unchecked.
+                raise UsageError(f"{candidate}: {exc}") from exc
+            try:
+                data = tomllib.loads(raw.decode("utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError):
                 continue
             if "testaudit" in data.get("tool", {}):
@@ -68,11 +74,13 @@ def find_config(start: Path) -> Path | None:
 def policy_from_pyproject(path: Path) -> GatePolicy:
     """[tool.testaudit] thresholds: min-score, max-confirmed-wrong, max-survivors, dataset-*."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_bytes(path).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config ({getattr(exc, 'strerror', None) or exc})") from exc
+    except NotReadable as exc:
+        raise UsageError(f"{path}: {str(exc).replace('cannot read', 'cannot read the config', 1)}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: cannot read the config ({exc})") from exc
     table = data.get("tool", {}).get("testaudit", {})
     values: dict = {}
     for key, value in table.items():

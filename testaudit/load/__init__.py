@@ -133,8 +133,19 @@ def detect(path: Path, records: list[Record]) -> str:
             return name
     keys = ", ".join(sorted(first.data)[:8])
     raise DatasetError(
-        str(path), first.line, f"not a known dataset format: record has fields {keys}"
+        str(path), first.line, f"not a known dataset format: record has fields {keys}{_closest(first.data)}"
     )
+
+
+def _closest(data: dict) -> str:
+    """"; closest is a HumanEval record, which lacks field 'test'": the format whose fields the
+    record misses fewest of (the first in detection order on a tie), when it has any but task_id."""
+    best = min(FORMATS.values(), key=lambda f: len(f.required - data.keys()))
+    if not (best.required & data.keys()) - {"task_id"}:
+        return ""
+    missing = sorted(best.required - data.keys())
+    names = ", ".join(f"'{name}'" for name in missing)
+    return f"; closest is {best.title}, which lacks field{'s' if len(missing) > 1 else ''} {names}"
 
 
 def check_format(path: Path, records: list[Record], fmt: Format) -> None:

@@ -10,6 +10,7 @@ from testaudit.config import LoadOptions
 from testaudit.errors import FieldError
 from testaudit.load.fields import (
     compiles,
+    compiles_program,
     error_task,
     identifier,
     record_id,
@@ -91,7 +92,7 @@ def _build(record: Record, path: str, known: dict[str, bool]) -> Task:
     prompt, solution = text(data, "complete_prompt"), text(data, "canonical_solution")
     test, entry_point = text(data, "test"), text(data, "entry_point")
     source = with_newline(prompt + solution)
-    tree = compiles(source, "canonical_solution")
+    tree = compiles_program(prompt, solution, "complete_prompt")
     test_tree = compiles(test, "test")
     if entry_point not in top_level_functions(tree):
         raise FieldError(f"field 'entry_point': '{entry_point}' is not a function that "

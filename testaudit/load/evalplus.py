@@ -9,7 +9,7 @@ import textwrap
 from testaudit.config import LoadOptions
 from testaudit.errors import FieldError
 from testaudit.load.fields import (
-    compiles,
+    compiles_program,
     error_task,
     identifier,
     literal_list,
@@ -103,7 +103,7 @@ def _build(record: Record, path: str, options: LoadOptions) -> Task:
     prompt, solution = text(data, "prompt"), text(data, "canonical_solution")
     entry_point = text(data, "entry_point")
     source = with_newline(prompt + solution)
-    tree = compiles(source, "canonical_solution")
+    tree = compiles_program(prompt, solution, "prompt")
     if entry_point not in top_level_functions(tree):
         raise FieldError(f"field 'entry_point': '{entry_point}' is not a function that "
                          "prompt + canonical_solution defines")

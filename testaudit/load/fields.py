@@ -94,6 +94,35 @@ def compiles(code: str, field: str) -> ast.Module:
     return tree
 
 
+def blamed_field(prompt: str, solution: str, prompt_field: str = "prompt",
+                 solution_field: str = "canonical_solution") -> str:
+    """Which field to name when prompt + solution does not compile: the prompt when it is broken
+    on its own, that is when neither the prompt alone nor the prompt with a `pass` body (at the
+    solution's indentation) compiles; else the solution."""
+    first = next((line for line in solution.split("\n") if line.strip()), "")
+    for candidate in (prompt, with_newline(prompt) + _indent(first) + "pass\n"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(candidate, prompt_field, "exec", dont_inherit=True)
+            return solution_field
+        except (SyntaxError, ValueError):
+            continue
+    return prompt_field
+
+
+def compiles_program(prompt: str, solution: str, prompt_field: str = "prompt") -> ast.Module:
+    """`compiles(prompt + solution)`, its FieldError naming the field to blame (`blamed_field`)."""
+    source = with_newline(prompt + solution)
+    try:
+        return compiles(source, "canonical_solution")
+    except FieldError:
+        field = blamed_field(prompt, solution, prompt_field)
+        if field == "canonical_solution":
+            raise
+        return compiles(source, field)
+
+
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 

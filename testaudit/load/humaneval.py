@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import warnings
 
-from testaudit.load.fields import error_task
+from testaudit.load.fields import blamed_field, error_task, top_level_functions
 from testaudit.records import Origin, SuiteKind, Task
 from testaudit.store.files import Record
 
@@ -50,10 +50,17 @@ def task_from(record: Record, path: str) -> Task:
     source = prompt + solution
     if not source.endswith("\n"):
         source += "\n"
-    problem = syntax_problem(source, "canonical_solution") or syntax_problem(data["test"], "test")
+    problem = syntax_problem(source, "canonical_solution")
+    if problem and blamed_field(prompt, solution) == "prompt":
+        problem = syntax_problem(source, "prompt")
+    problem = problem or syntax_problem(data["test"], "test")
     if not problem and not _defines_check(data["test"]):
         # Without check(candidate) the suite cannot run at all: the task is in error, not broken.
         problem = "field 'test' defines no check(candidate) function"
+    if not problem and data["entry_point"] not in top_level_functions(ast.parse(source)):
+        # The suite would call a name the program lacks: the record is wrong, not the reference.
+        problem = (f"field 'entry_point': '{data['entry_point']}' is not a function that "
+                   "prompt + canonical_solution defines")
     if problem:
         return error_task(record, path, task_id, problem)
     return Task(

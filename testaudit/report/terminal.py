@@ -98,6 +98,10 @@ class TerminalProgress:
         else:
             self._line(self._status())
 
+    def notice(self, text: str) -> None:
+        """One line the user should read before the audit starts (nothing to resume)."""
+        self._line(text)
+
     def triage(self, done: int, total: int) -> None:
         """Progress of the triage stage, which follows the suite runs."""
         now = time.monotonic()

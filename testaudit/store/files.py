@@ -10,22 +10,67 @@ import contextlib
 import gzip
 import json
 import os
+import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from testaudit.errors import DatasetError, UsageError
+from testaudit.text import clean, cleaned
+
+# JSON escapes that decode to text `text.clean` must rewrite (a lone surrogate, NUL): a line
+# without one needs no walk. A false alarm (an escaped backslash before "ud800") only costs a walk.
+_UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+TOO_DEEP = "JSON nested too deeply"
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+
+
+class NotReadable(Exception):
+    """A file we refuse or fail to read; str() is the reason ("not a regular file (a FIFO)")."""
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a plain file")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file. A FIFO, socket or device is refused before it is opened (a
+    FIFO would block, a device may never end), and checked again on the open descriptor, so a
+    file swapped in between is refused too; NotReadable says why, as does any OSError."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotReadable(f"not a regular file ({_kind(mode)})")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotReadable(f"not a regular file ({_kind(mode)})")
+            return handle.read()
+    except OSError as exc:
+        raise NotReadable(f"cannot read ({exc.strerror or exc})") from exc
+
+
+def _loads(text: str) -> object:
+    """json.loads, with lone surrogates and NUL in its strings made safe (`text.clean`)."""
+    data = json.loads(text)
+    return cleaned(data) if _UNSAFE_ESCAPE.search(text) else data
 
 
 def read_json(path: Path) -> object:
     """A whole JSON file; unreadable or invalid is a one-line UsageError naming file and line."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
+        return _loads(read_bytes(path).decode("utf-8"))
+    except NotReadable as exc:
+        raise UsageError(f"{path}: {exc}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise UsageError(f"{path}{line}: not valid JSON ({getattr(exc, 'msg', exc)})") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{path}: cannot be read: {TOO_DEEP}") from exc
 
 
 @dataclass(frozen=True)
@@ -36,7 +81,10 @@ class Record:
 
 
 def _text(path: Path) -> str:
-    raw = path.read_bytes()
+    try:
+        raw = read_bytes(path)
+    except NotReadable as exc:
+        raise DatasetError(str(path), None, str(exc)) from exc
     if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
         try:
             raw = gzip.decompress(raw)
@@ -58,12 +106,15 @@ def read_records(path: Path) -> list[Record]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = _loads(line)
         except json.JSONDecodeError as exc:
             records.append(Record(number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"))
             continue
         except ValueError as exc:  # an integer past Python's 4300-digit limit for int(str)
             records.append(Record(number, None, f"cannot be read: {exc}"))
+            continue
+        except RecursionError:  # this line only: the others still load
+            records.append(Record(number, None, f"cannot be read: {TOO_DEEP}"))
             continue
         if not isinstance(data, dict):
             records.append(Record(number, None, f"expected a JSON object, got {type(data).__name__}"))
@@ -75,11 +126,13 @@ def read_records(path: Path) -> list[Record]:
 def _json_array(path: Path, text: str) -> list[Record]:
     """A whole-file JSON array (sanitized MBPP); each element's line is where it starts."""
     try:
-        items = json.loads(text)
+        items = _loads(text)
     except json.JSONDecodeError as exc:
         raise DatasetError(str(path), exc.lineno, f"not valid JSON ({exc.msg})") from exc
     except ValueError as exc:  # an integer past Python's 4300-digit limit
         raise DatasetError(str(path), None, f"cannot be read: {exc}") from exc
+    except RecursionError as exc:
+        raise DatasetError(str(path), None, f"cannot be read: {TOO_DEEP}") from exc
     records = []
     decoder = json.JSONDecoder()
     # Find each element's starting line by re-scanning; cheap next to running the tasks.
@@ -109,7 +162,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     The temporary file lives in the target directory so that os.replace is a same-filesystem rename.
     If anything fails, the temporary file is removed and `path` is left as it was.
     """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # Text is cleaned (`text.clean`): a lone surrogate from a task would make encoding fail.
+    payload = clean(data).encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

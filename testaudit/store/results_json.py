@@ -10,6 +10,7 @@ from testaudit.errors import UsageError
 from testaudit.records import AuditSummary, CandidateVerdict, TaskStatus
 from testaudit.store import codec
 from testaudit.store.files import read_json, write_atomic
+from testaudit.text import cleaned
 
 SCHEMA = "testaudit/results-1"
 
@@ -63,7 +64,8 @@ def to_json(summary: AuditSummary, version: str) -> dict:
 
 
 def write(summary: AuditSummary, path: Path, version: str) -> None:
-    write_atomic(path, json.dumps(to_json(summary, version), indent=1) + "\n")
+    # cleaned: JSON's own escape of a lone surrogate ("\\ud800") is refused by strict readers.
+    write_atomic(path, json.dumps(cleaned(to_json(summary, version)), indent=1) + "\n")
 
 
 # --- reading back ---------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
-from testaudit.errors import StoreError
+from testaudit.errors import StoreError, UsageError
 from testaudit.records import (
     CandidateResult,
     CandidateVerdict,
@@ -17,6 +18,7 @@ from testaudit.records import (
     Witness,
 )
 from testaudit.store import codec
+from testaudit.text import clean, cleaned
 
 # Version 1: meta, reference_runs, task_errors, results.
 # Version 2: triage_tasks, triage_results, candidate_results (survivor triage, --candidates).
@@ -84,10 +86,26 @@ class Store:
             # Our bar is "kill -9 loses nothing that was reported": WAL, and never synchronous=off.
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self._check_tables()
             self.db.executescript(SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a testaudit session store ({exc})") from exc
+
+    def _check_tables(self) -> None:
+        """Refuse a store whose tables are not ours: CREATE TABLE IF NOT EXISTS would keep them,
+        and the first write would then fail deep inside the audit."""
+        found = _columns(self.db)
+        if found.get("schema_version") == ("version",):
+            self._check_version()  # another version's tables differ: say which version it is
+        for table, columns in _expected_columns().items():
+            if table in found and found[table] != columns:
+                raise StoreError(
+                    f"{self.path}: not a testaudit session store (table '{table}' has columns "
+                    f"{', '.join(found[table])}, expected {', '.join(columns)}); audit into a fresh --out")
+        if found and "schema_version" not in found:
+            raise StoreError(f"{self.path}: not a testaudit session store (it has no schema "
+                             "version); audit into a fresh --out")
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT version FROM schema_version").fetchone()
@@ -102,7 +120,7 @@ class Store:
     @classmethod
     def open(cls, out: Path, run_key: str, resume: bool) -> Store:
         """A store for this run: the existing one when resuming (same run key), else a new one."""
-        out.mkdir(parents=True, exist_ok=True)
+        prepare_out(out)
         path = out / FILENAME
         if not resume:
             for suffix in ("", "-wal", "-shm"):
@@ -127,17 +145,17 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", _row((key, value)))
 
     def add_reference(self, run: ReferenceRun) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO reference_runs VALUES (?, ?, ?, ?, ?)",
-            (run.task_id, int(run.passed), run.message, run.suite_seconds,
-             int(run.suite_calls_entry_point)),
+            _row((run.task_id, int(run.passed), run.message, run.suite_seconds,
+                  int(run.suite_calls_entry_point))),
         )
 
     def add_task_error(self, task_id: str, message: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO task_errors VALUES (?, ?)", (task_id, message))
+        self.db.execute("INSERT OR REPLACE INTO task_errors VALUES (?, ?)", _row((task_id, message)))
 
     def add_results(self, results: tuple[MutantResult, ...]) -> None:
         # One short transaction per batch: BEGIN IMMEDIATE takes the write lock up front.
@@ -145,7 +163,7 @@ class Store:
         try:
             self.db.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
-                [(r.mutant_id, r.task_id, r.status.value, r.detail, r.seconds) for r in results],
+                [_row((r.mutant_id, r.task_id, r.status.value, r.detail, r.seconds)) for r in results],
             )
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -176,17 +194,18 @@ class Store:
             self.db.execute("DELETE FROM candidate_results WHERE task_id = ?", (task_id,))
             self.db.execute(
                 "INSERT OR REPLACE INTO triage_tasks VALUES (?, ?, ?, ?, ?)",
-                (task_id, key, json.dumps(list(outcome.suggested_tests)), outcome.inputs, outcome.note),
+                _row((task_id, key, json.dumps(cleaned(list(outcome.suggested_tests))), outcome.inputs,
+                      outcome.note)),
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO triage_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.mutant_id, r.task_id, r.status.value, r.detail, r.seconds, _json(r.witness),
-                  r.suggested_test, r.inputs_tried) for r in outcome.results],
+                [_row((r.mutant_id, r.task_id, r.status.value, r.detail, r.seconds, _json(r.witness),
+                       r.suggested_test, r.inputs_tried)) for r in outcome.results],
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO candidate_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.task_id, c.sample, c.completion, c.verdict.value, c.detail, _json(c.witness),
-                  c.suggested_test, c.inputs_tried) for c in outcome.candidates],
+                [_row((c.task_id, c.sample, c.completion, c.verdict.value, c.detail, _json(c.witness),
+                       c.suggested_test, c.inputs_tried)) for c in outcome.candidates],
             )
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -215,9 +234,43 @@ class Store:
         return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2])
 
 
+def prepare_out(out: Path) -> None:
+    """Create the --out folder, or say in one line why it cannot hold an audit."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: --out is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out}: --out cannot be created ({exc.strerror or exc})") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"{out}: --out is not writable")
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Each table of the database with its column names, in order."""
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    quoted = {t: t.replace("'", "''") for t in tables}
+    return {t: tuple(r[1] for r in db.execute(f"PRAGMA table_info('{quoted[t]}')")) for t in tables}
+
+
+def _expected_columns() -> dict[str, tuple[str, ...]]:
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        return _columns(db)
+    finally:
+        db.close()
+
+
+def _row(values: tuple) -> tuple:
+    """A row's values with their text made safe (`text.clean`): sqlite refuses a lone surrogate,
+    and task code can put one in a kill reason, a witness or a task id."""
+    return tuple(clean(v) if isinstance(v, str) else v for v in values)
+
+
 def _json(witness: Witness | None) -> str | None:
     # json.dumps keeps the codec's key order: input, expected, actual.
-    return None if witness is None else json.dumps(codec.witness_to_json(witness))
+    return None if witness is None else json.dumps(cleaned(codec.witness_to_json(witness)))
 
 
 def _unjson(text: str | None) -> Witness | None:

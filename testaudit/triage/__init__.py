@@ -31,6 +31,7 @@ from testaudit.records import (
 )
 from testaudit.store.cache import suite_material
 from testaudit.store.session import Store
+from testaudit.text import cleaned
 from testaudit.triage.rules import rules_for
 
 __all__ = ["StageConfig", "run_stage"]
@@ -138,6 +139,7 @@ def run_stage(audits: list[TaskAudit], config: StageConfig, store: Store, execut
     keys = {job.task.task_id: key for job, key in pending}
     done = 0
     for event in _events([job for job, _ in pending], config, executors):
+        event = cleaned(event)  # witnesses and details hold text from task code (`text.clean`)
         if isinstance(event, TriageOutcome):
             store.add_triage(event, keys[event.task_id])
             apply(by_id[event.task_id], event)
