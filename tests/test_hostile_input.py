@@ -79,7 +79,13 @@ def test_lone_surrogates_and_nul_from_task_code_and_task_ids_reach_no_file_uncle
         test="def check(candidate):\n    if candidate(1) != 2:\n"
              "        raise ValueError('\\ud800 \\x00 wrong')\n",
     )
-    data = write(tmp_path / "hostile.jsonl", raising, failing)
+    # x <= 0 survives the suite and raises on 0: triage's witness shows the message.
+    witnessed = record(
+        task_id="bad/3",
+        canonical_solution="    if x < 0:\n        raise ValueError('\\ud800 negative \\x00')\n"
+                           "    return x + 1\n",
+    )
+    data = write(tmp_path / "hostile.jsonl", raising, failing, witnessed)
     assert "\\ud800" in data.read_text()  # JSON's escape: the file itself is valid UTF-8
     out = tmp_path / "out"
     result = run_cli("audit", str(data), "--out", str(out), "--workers", "1", "--no-cache")
@@ -87,7 +93,9 @@ def test_lone_surrogates_and_nul_from_task_code_and_task_ids_reach_no_file_uncle
     raw = (out / "results.json").read_bytes()
     results = json.loads(raw.decode("utf-8"))  # strict UTF-8
     tasks = {t["task_id"]: t for t in results["tasks"]}
-    assert set(tasks) == {"bad/\\ud800id\\x00", "bad/2"}
+    assert set(tasks) == {"bad/\\ud800id\\x00", "bad/2", "bad/3"}
+    witnesses = [m["witness"]["actual"] for m in tasks["bad/3"]["mutants"] if m["witness"]]
+    assert "raises ValueError: \\ud800 negative \\x00" in witnesses, tasks["bad/3"]["mutants"]
     details = [m["detail"] or "" for t in results["tasks"] for m in t["mutants"]]
     assert any("\\ud800" in d for d in details), details
     assert not any(ch in json.dumps(results, ensure_ascii=False) for ch in ("\ud800", "\x00"))
@@ -96,8 +104,10 @@ def test_lone_surrogates_and_nul_from_task_code_and_task_ids_reach_no_file_uncle
     for page in out.glob("*.html"):
         page.read_bytes().decode("utf-8")
     with sqlite3.connect(out / "session.sqlite") as db:
-        stored = db.execute("SELECT detail FROM results").fetchall()
-    assert stored
+        details = db.execute("SELECT detail FROM results").fetchall()
+        stored_witnesses = db.execute("SELECT witness FROM triage_results").fetchall()
+    assert any("\\ud800" in (d or "") for (d,) in details)
+    assert any("\\ud800" in (w or "") for (w,) in stored_witnesses)
 
 
 # --- part 7: bad input that is not a bad record -----------------------------------------------
@@ -155,6 +165,28 @@ def test_out_that_is_an_existing_file_is_a_one_line_error(tmp_path: Path) -> Non
     assert one_error_line(output).startswith(f"Error: {out / 'sub'}: --out cannot be created (")
 
 
+def test_a_cache_dir_that_is_a_file_is_a_one_line_error_before_the_audit(tmp_path: Path) -> None:
+    data = write(tmp_path / "tasks.jsonl", record())
+    cache = tmp_path / "cache"
+    cache.write_text("")
+    code, output = invoke("audit", str(data), "--out", str(tmp_path / "out"), "--cache-dir", str(cache),
+                          "--workers", "1", "--no-triage", "--no-html")
+    assert code == 2, output
+    assert one_error_line(output) == f"Error: {cache}: --cache-dir is a file, not a folder"
+    assert "mutants" not in output  # refused before the audit, not after it
+
+
+def test_a_fifo_as_candidates_or_preconditions_is_refused_without_blocking(tmp_path: Path) -> None:
+    data = write(tmp_path / "tasks.jsonl", record())
+    fifo = tmp_path / "side.json"
+    os.mkfifo(fifo)
+    for option in ("--candidates", "--preconditions"):
+        result = run_cli("audit", str(data), "--out", str(tmp_path / "out"), option, str(fifo),
+                         "--workers", "1", "--no-cache", "--no-html", timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert one_error_line(result.stderr) == f"Error: {fifo}: not a regular file (a FIFO)"
+
+
 def test_out_that_is_not_writable_is_a_one_line_error(tmp_path: Path) -> None:
     data = write(tmp_path / "tasks.jsonl", record())
     if ROOT:
@@ -175,16 +207,26 @@ def test_out_that_is_not_writable_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_a_deeply_nested_json_line_is_that_records_error_and_the_others_load(tmp_path: Path) -> None:
-    deep = "[" * 100_000 + "]" * 100_000
-    data = write(tmp_path / "tasks.jsonl", record(), deep, record(task_id="t/3"))
+    deep = "[" * 100_000 + "]" * 100_000  # past json's own recursion limit
+    # Readable by json, but every later walk (the cache key, pickling) would exceed the limit.
+    inputs = "[" * 950 + "]" * 950
+    evalplus = json.dumps(record(task_id="t/4", base_input=[], plus_input=[])).replace(
+        '"base_input": []', f'"base_input": [{inputs}]')
+    data = write(tmp_path / "tasks.jsonl", record(), deep, record(task_id="t/3"), evalplus)
     out = tmp_path / "out"
-    code, output = invoke("audit", str(data), "--out", str(out), *FAST)
+    code, output = invoke("audit", str(data), "--out", str(out), *FAST, "--format", "humaneval")
     assert code == 0, output
     tasks = {t["task_id"]: t for t in json.loads((out / "results.json").read_text())["tasks"]}
     assert tasks["t/1"]["status"] == tasks["t/3"]["status"] == "ok"
-    damaged = tasks[f"{data}:2"]
-    assert damaged["status"] == "error"
-    assert damaged["message"] == f"{data}:2: cannot be read: JSON nested too deeply"
+    for line in (2, 4):
+        damaged = tasks[f"{data}:{line}"]
+        assert damaged["status"] == "error"
+        assert damaged["message"] == f"{data}:{line}: cannot be read: JSON nested more than 100 levels deep"
+    evalplus_only = write(tmp_path / "plus.jsonl", evalplus)
+    code, output = invoke("audit", str(evalplus_only), "--out", str(tmp_path / "o2"), *FAST)
+    assert code == 2, output
+    assert one_error_line(output) == (f"Error: {evalplus_only}:1: not a dataset: cannot be read: "
+                                      "JSON nested more than 100 levels deep")
 
 
 def test_a_lone_record_missing_a_field_names_the_field(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from testaudit.records import MutantResult, MutantStatus, ReferenceRun, Task, TaskAudit, TaskStatus
 from testaudit.store import codec
-from testaudit.store.files import write_atomic
+from testaudit.store.files import prepare_folder, write_atomic
 
 # Bump when the entry layout changes: old entries are then simply never found.
 # 1: first version.
@@ -70,6 +70,7 @@ class ResultCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        prepare_folder(root, "--cache-dir")  # before the audit, not when its results are in
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"

@@ -22,7 +22,10 @@ from testaudit.text import clean, cleaned
 # JSON escapes that decode to text `text.clean` must rewrite (a lone surrogate, NUL): a line
 # without one needs no walk. A false alarm (an escaped backslash before "ud800") only costs a walk.
 _UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
-TOO_DEEP = "JSON nested too deeply"
+# Deeper JSON is refused record by record: every later walk of a value (the cache key, pickling
+# to a worker, repr) recurses per level, and Python's recursion limit is about 1000 frames.
+MAX_DEPTH = 100
+TOO_DEEP = f"JSON nested more than {MAX_DEPTH} levels deep"
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
@@ -54,9 +57,25 @@ def read_bytes(path: Path) -> bytes:
         raise NotReadable(f"cannot read ({exc.strerror or exc})") from exc
 
 
-def _loads(text: str) -> object:
-    """json.loads, with lone surrogates and NUL in its strings made safe (`text.clean`)."""
+def _too_deep(data: object) -> bool:
+    """Whether a JSON value nests more than MAX_DEPTH lists and objects, walked without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _loads(text: str, whole: bool = False) -> object:
+    """json.loads, with lone surrogates and NUL in its strings made safe (`text.clean`);
+    RecursionError when it nests more than MAX_DEPTH levels (one more for a whole-file array,
+    whose elements are the records)."""
     data = json.loads(text)
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep([data] if not whole else data):
+        raise RecursionError(TOO_DEEP)
     return cleaned(data) if _UNSAFE_ESCAPE.search(text) else data
 
 
@@ -126,7 +145,7 @@ def read_records(path: Path) -> list[Record]:
 def _json_array(path: Path, text: str) -> list[Record]:
     """A whole-file JSON array (sanitized MBPP); each element's line is where it starts."""
     try:
-        items = _loads(text)
+        items = _loads(text, whole=True)
     except json.JSONDecodeError as exc:
         raise DatasetError(str(path), exc.lineno, f"not valid JSON ({exc.msg})") from exc
     except ValueError as exc:  # an integer past Python's 4300-digit limit
@@ -151,6 +170,18 @@ def _json_array(path: Path, text: str) -> list[Record]:
 
 
 # --- writing ------------------------------------------------------------------------------
+
+
+def prepare_folder(folder: Path, option: str) -> None:
+    """Create a folder we write into (--out, --cache-dir), or say in one line why it cannot be."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: {option} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{folder}: {option} cannot be created ({exc.strerror or exc})") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{folder}: {option} is not writable")
 
 # mkstemp creates files readable by the owner only; a report is meant to be served and shared.
 _MODE = 0o644

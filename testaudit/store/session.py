@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
-from testaudit.errors import StoreError, UsageError
+from testaudit.errors import StoreError
 from testaudit.records import (
     CandidateResult,
     CandidateVerdict,
@@ -18,6 +17,7 @@ from testaudit.records import (
     Witness,
 )
 from testaudit.store import codec
+from testaudit.store.files import prepare_folder
 from testaudit.text import clean, cleaned
 
 # Version 1: meta, reference_runs, task_errors, results.
@@ -120,7 +120,7 @@ class Store:
     @classmethod
     def open(cls, out: Path, run_key: str, resume: bool) -> Store:
         """A store for this run: the existing one when resuming (same run key), else a new one."""
-        prepare_out(out)
+        prepare_folder(out, "--out")
         path = out / FILENAME
         if not resume:
             for suffix in ("", "-wal", "-shm"):
@@ -232,18 +232,6 @@ class Store:
                 "SELECT * FROM candidate_results WHERE task_id = ? ORDER BY sample", (task_id,))
         )
         return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2])
-
-
-def prepare_out(out: Path) -> None:
-    """Create the --out folder, or say in one line why it cannot hold an audit."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: --out is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{out}: --out cannot be created ({exc.strerror or exc})") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"{out}: --out is not writable")
 
 
 def _columns(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:

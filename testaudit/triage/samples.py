@@ -11,7 +11,7 @@ from testaudit.store.files import read_records
 
 def read_samples(path: Path) -> dict[str, list[Candidate]]:
     """Samples by task id. A damaged line is a one-line error naming the file and line."""
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"{path}: --candidates: no such file")
     try:
         records = read_records(path)
