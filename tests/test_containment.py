@@ -297,3 +297,32 @@ def test_ctrl_c_during_a_worker_spawn_is_deferred_not_lost() -> None:
                           timeout=60, start_new_session=True)
     # Held while the spawn ran (the worker did start), delivered right after it.
     assert proc.stdout.split() == ["interrupted", "True"], proc.stdout + proc.stderr
+
+
+def test_the_cpu_backstop_ends_a_runaway_child_the_parent_stopped_watching(tmp_path: Path) -> None:
+    script = (
+        "import os, signal\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.sandbox.child import Frames, fork\n"
+        "def body(send):\n"
+        "    send('go')\n"
+        "    while True:\n"
+        "        pass\n"
+        f"child = fork(body, ExecSettings(), {str(tmp_path)!r})\n"
+        "assert child.frames.read(10) == 'go'\n"
+        "child.frames.backstop = True\n"
+        "assert child.frames.read(0.01) is Frames.TIMEOUT  # and the parent looks away\n"
+        "status = os.waitpid(child.pid, 0)[1]\n"
+        "print(signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
+                          timeout=30, start_new_session=True)
+    assert proc.stdout.strip() == "SIGXCPU", proc.stdout + proc.stderr
+
+
+def test_the_reference_is_timed_without_a_cpu_limit_armed() -> None:
+    # An armed RLIMIT_CPU makes the process clock tick-granular: a 10 us suite would time as 0.
+    from test_execute import make_task, run_serial
+
+    _, reference = run_serial(make_task(), ["x + 2"])
+    assert reference.passed and reference.suite_seconds > 0

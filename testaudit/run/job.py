@@ -288,6 +288,7 @@ class _Runner:
         (the index returned is its own) with twice the budget; the set holds those mutants.
         """
         mutants, batch = self.mutants, self.batch
+        child.frames.backstop = True  # the reference is timed: a CPU limit may be armed now
         while index < len(mutants):
             mutant = mutants[index]
             retrying = second_try is not None and mutant.id in second_try

@@ -89,20 +89,14 @@ def cpu_limit(used: float, budget: float) -> int:
     return math.ceil(used + 2 * budget) + 1
 
 
-def harden(memory_cap: int, file_cap: int, workdir: str, cpu_seconds: float | None = None) -> None:
-    """Contain a hostile candidate: memory, file-size and CPU caps, no terminal I/O, a private cwd.
+def harden(memory_cap: int, file_cap: int, workdir: str) -> None:
+    """Contain a hostile candidate: memory and file-size caps, no terminal I/O, a private cwd.
 
-    The CPU cap is a backstop for when the parent cannot act (it is stopped): the kernel sends
-    SIGXCPU at the soft limit, which the parent moves on with each frame (Frames.read). The hard
-    limit stays unlimited, since an unprivileged parent could never raise it again.
+    The CPU cap (RLIMIT_CPU) is set by the parent, frame by frame: see Frames.backstop.
     """
-    limits = [(resource.RLIMIT_AS, (memory_cap, memory_cap)),
-              (resource.RLIMIT_FSIZE, (file_cap, file_cap))]
-    if cpu_seconds is not None:
-        limits.append((resource.RLIMIT_CPU, (cpu_limit(0.0, cpu_seconds), resource.RLIM_INFINITY)))
-    for limit, values in limits:
+    for limit, value in ((resource.RLIMIT_AS, memory_cap), (resource.RLIMIT_FSIZE, file_cap)):
         try:
-            resource.setrlimit(limit, values)
+            resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):
             pass
     try:
@@ -151,6 +145,13 @@ class Frames:
         self.buffer = b""
         self.cpu = 0.0  # the child's CPU time (from /proc) when its last frame arrived
         self.broken = False
+        # RLIMIT_CPU as a backstop for when the parent cannot act (it is stopped): each read
+        # moves the soft limit past the budget it enforces; the kernel's SIGXCPU ends a child
+        # the parent did not. The hard limit stays unlimited (an unprivileged parent could
+        # never raise it again), so task code can lift it: a backstop, not a wall. Off until
+        # the caller sets it: while a CPU limit is armed, Linux reads CLOCK_PROCESS_CPUTIME_ID
+        # at tick granularity (10 us suites time as 0), so the reference is timed without one.
+        self.backstop = False
 
     def _garbage(self) -> object:
         self.broken = True
@@ -195,11 +196,12 @@ class Frames:
         if self.broken:
             return self.GARBAGE
         started = time.monotonic()
-        try:  # the backstop moves with the budget: see harden()
-            resource.prlimit(self.pid, resource.RLIMIT_CPU,
-                             (cpu_limit(self.cpu, budget), resource.RLIM_INFINITY))
-        except (OSError, ValueError, AttributeError):
-            pass
+        if self.backstop:
+            try:
+                resource.prlimit(self.pid, resource.RLIMIT_CPU,
+                                 (cpu_limit(self.cpu, budget), resource.RLIM_INFINITY))
+            except (OSError, ValueError, AttributeError):
+                pass
         while True:
             frame = self._frame()
             if frame is not None:
@@ -291,8 +293,7 @@ def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, 
         # the session database... are none of the task code's business.
         os.closerange(3, write_fd)
         os.closerange(write_fd + 1, 1 << 16)
-        harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir,
-               settings.reference_timeout_s * WALL_FACTOR)
+        harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
         arm_alarm()
         body(lambda obj: send_frame(write_fd, obj))
     except BaseException:
