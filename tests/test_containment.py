@@ -184,7 +184,7 @@ def _marked(marker: str) -> list[str]:
     return found
 
 
-def _hostile_dataset(path: Path, marker: str) -> Path:
+def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
     spawn = _spawner(marker)
     signals = ("import os, signal\n"
                "os.kill(os.getppid(), signal.SIGTERM)\n"
@@ -210,13 +210,19 @@ def _hostile_dataset(path: Path, marker: str) -> Path:
          "test": "def check(candidate):\n    assert candidate(2, 3) == 6\n    assert candidate(1, 1) == 1\n",
          "entry_point": "mul"},
     ]
+    tasks = [t for t in tasks if t["task_id"] in names]
     path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
     return path
 
 
-def test_an_audit_of_hostile_tasks_ends_well_and_leaves_no_process(tmp_path: Path) -> None:
+SPAWNERS = ("hostile/spawn_in_solution", "hostile/spawn_in_test")
+
+
+@pytest.mark.parametrize("names", [SPAWNERS, ("hostile/signals",), (*SPAWNERS, "hostile/signals")],
+                         ids=["processes", "signals", "both"])
+def test_an_audit_of_hostile_tasks_ends_well_and_leaves_no_process(tmp_path: Path, names) -> None:
     marker = f"ta-mark-{uuid.uuid4().hex[:12]}"
-    dataset = _hostile_dataset(tmp_path / "hostile.jsonl", marker)
+    dataset = _hostile_dataset(tmp_path / "hostile.jsonl", marker, names)
     out = tmp_path / "out"
     try:
         proc = subprocess.run(
@@ -226,7 +232,7 @@ def test_an_audit_of_hostile_tasks_ends_well_and_leaves_no_process(tmp_path: Pat
         assert proc.returncode == 0, proc.stdout + proc.stderr
         data = json.loads((out / "results.json").read_text())
         tasks = {t["task_id"]: t for t in data["tasks"]}
-        assert set(tasks) == {"hostile/spawn_in_solution", "hostile/spawn_in_test", "hostile/signals"}
+        assert set(tasks) == set(names)
         for task in tasks.values():
             assert task["mutants"], task["task_id"]
             statuses = {m["status"] for m in task["mutants"]}

@@ -191,8 +191,8 @@ class PoolExecutor:
                 pass
         for worker in self.workers:
             worker.process.join(timeout=2)
-            if worker.process.is_alive():
-                worker.process.kill()
+            if worker.process.is_alive():  # with whatever it still runs: nothing outlives us
+                reaper.kill_tree(worker.process.pid)
                 worker.process.join(timeout=2)
             worker.conn.close()
         self.workers = []
