@@ -6,7 +6,9 @@ option answer without loading libcst, multiprocess or jinja2.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -27,12 +29,28 @@ class _Failure(click.ClickException):
         self.exit_code = code
 
 
+@contextlib.contextmanager
+def _sigterm_as_sigint():
+    """SIGTERM (a CI runner's cancel, `kill`) stops a command as Ctrl-C does: it raises SIGINT,
+    so that what holds Ctrl-C holds it too, and the interrupted message and exit 130 follow."""
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: signal.raise_signal(signal.SIGINT))
+    except ValueError:  # not the main thread (a caller's thread): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _guard(fn):
     """Run a command body: domain errors become one line and an exit code, never a traceback."""
 
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_as_sigint():
+                return fn(*args, **kwargs)
         except TestauditError as exc:
             raise _Failure(str(exc), exc.exit_code) from exc
         except KeyboardInterrupt:

@@ -12,6 +12,10 @@ from pathlib import Path
 
 DEFAULT_CACHE_DIR = Path(".testaudit-cache")
 
+# A sandbox child's frame is late when it has used its budget in CPU time, or WALL_FACTOR times
+# its budget in wall time (a sleeping or blocked child uses no CPU): see sandbox/child.py.
+WALL_FACTOR = 4.0
+
 
 @dataclass(frozen=True)
 class ExecSettings:
@@ -23,6 +27,10 @@ class ExecSettings:
     file_cap_bytes: int = 64 << 20
     seed: int = 0
     reference_timeout_s: float = 60.0
+    # Wall seconds the pool waits for any word from a busy worker before it kills and replaces
+    # it (a stopped or stuck worker: its job's mutants then go on as after a worker's death).
+    # None: derived from the budgets (silence_bound). Not a verdict's budget: not in to_json.
+    worker_deadline_s: float | None = None
 
     def budget(self, reference_seconds: float) -> float:
         """factor x the reference's suite time + constant, in CPU seconds.
@@ -35,8 +43,22 @@ class ExecSettings:
         """
         return self.timeout_factor * power_of_two(reference_seconds) + self.timeout_constant_s
 
+    def silence_bound(self, reference_seconds: float | None) -> float:
+        """How long a worker may say nothing while it runs one job: longer than any read of a
+        child can wait (the reference, coverage or a replacement's warm-up: the reference
+        timeout; a mutant: twice its budget), in wall time, plus slack. `reference_seconds`:
+        the reference's suite time once the job has reported it, else None."""
+        if self.worker_deadline_s is not None:
+            return self.worker_deadline_s
+        longest = self.reference_timeout_s
+        if reference_seconds is not None:
+            longest = max(longest, 2 * self.budget(reference_seconds))
+        return WALL_FACTOR * longest + 30.0
+
     def to_json(self) -> dict:
-        return asdict(self)
+        material = asdict(self)
+        del material["worker_deadline_s"]  # liveness, not verdicts: keeps cache and resume keys
+        return material
 
 
 def power_of_two(seconds: float) -> float:

@@ -12,6 +12,8 @@ makes HumanEval's 10-50 us suites cheap to audit.
 
 from __future__ import annotations
 
+import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -241,6 +243,8 @@ class _Runner:
         elif isinstance(frame, InternalError):
             self._internal(frame)
             message = f"internal error while running the reference: {frame.summary}"
+        elif frame is Frames.GARBAGE:
+            message = "the reference wrote garbage on the sandbox's frame pipe"
         else:
             message = "the reference crashed: " + death_reason(status)
         return child, ReferenceRun(task.task_id, False, message, 0.0)
@@ -284,6 +288,7 @@ class _Runner:
         (the index returned is its own) with twice the budget; the set holds those mutants.
         """
         mutants, batch = self.mutants, self.batch
+        child.frames.backstop = True  # the reference is timed: a CPU limit may be armed now
         while index < len(mutants):
             mutant = mutants[index]
             retrying = second_try is not None and mutant.id in second_try
@@ -296,10 +301,21 @@ class _Runner:
                 batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
                                        f"exceeded its time budget of {limit:.3g} s", limit))
                 return index + 1
+            if frame is Frames.GARBAGE:
+                # The child wrote on its frame pipe what no child of ours writes: the reader
+                # killed it. Task code attacked the harness; its suite judged nothing.
+                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                       "sandbox protocol error: garbage on the frame pipe"))
+                return index + 1
             if frame is Frames.EOF:
                 status = child.reap()
-                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.KILLED,
-                                       death_reason(status)))
+                if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+                    # The kernel's CPU backstop (sandbox.child.harden) ended it: out of budget.
+                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
+                                           f"exceeded its time budget of {limit:.3g} s", limit))
+                else:
+                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.KILLED,
+                                           death_reason(status)))
                 return index + 1
             if isinstance(frame, InternalError):
                 # Our own code failed around this mutant: no verdict on it, and the log says why.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import multiprocess
+from multiprocess import resource_tracker
 from multiprocess.connection import wait
 
 from testaudit.config import ExecSettings
@@ -26,9 +28,11 @@ from testaudit.records import (
     JobFailed,
     MutantResult,
     MutantStatus,
+    ReferenceRun,
     ResultBatch,
     TaskJob,
 )
+from testaudit.sandbox import reaper
 from testaudit.sandbox.child import die_with_parent
 
 Emit = Callable[[Event], None]
@@ -47,9 +51,19 @@ class Executor(Protocol):
 def worker_main(conn, settings: ExecSettings, handler: Handler) -> None:
     """A worker: receive a job, run it, stream its events back; until told to stop."""
     die_with_parent()
-    # Ctrl-C reaches the whole process group: the parent handles it and stops us cleanly, so a
-    # worker must not die mid-frame with a traceback of its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent stops us itself (a message, else SIGKILL): a signal from task code (its
+    # parent's pid, its parent's group) must not end a worker mid-job. We were spawned with
+    # both blocked (PoolExecutor._start): ignore them, then unblock, so a pending one is dropped.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
+    # A process group of our own: a sandbox child's killpg(getpgid(getppid())) reaches this
+    # worker only, not testaudit (Ctrl-C on the terminal reaches testaudit, which stops us).
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    reaper.become_subreaper()  # orphans of task code become ours: killed after each job
     if os.getppid() == 1:  # the parent died before we asked to die with it
         return
     import coverage  # noqa: F401 - once per worker, not once per forked child (run/coverage.py)
@@ -62,6 +76,25 @@ def worker_main(conn, settings: ExecSettings, handler: Handler) -> None:
         if job is None:
             return
         handler(job, settings, conn.send)
+        reaper.kill_orphans()  # our sandbox children are reaped: anything left is a task's
+
+
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Block SIGINT and SIGTERM for the block: one that arrives meanwhile is delivered (not
+    lost) when it ends. Children started inside inherit the mask (worker_main unblocks)."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    except (AttributeError, OSError):  # no POSIX signal masks
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager
@@ -98,6 +131,8 @@ class _Worker:
     conn: object
     job: Any = None
     done_ids: set[str] = field(default_factory=set)
+    heard: float = field(default_factory=time.monotonic)  # when it last sent an event
+    reference_s: float | None = None  # its job's reference suite time, once reported
 
 
 @dataclass(frozen=True)
@@ -124,10 +159,12 @@ class PoolExecutor:
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
-        # Spawned with SIGINT ignored: an ignored signal stays ignored across exec and Python
-        # then installs no KeyboardInterrupt handler, so Ctrl-C cannot hit a worker that is
-        # still importing (the parent stops the workers itself).
-        with hash_seed(str(self.settings.seed)), sigint_handler(signal.SIG_IGN):
+        # Spawned with SIGINT and SIGTERM blocked: the mask survives exec, so a Ctrl-C cannot
+        # hit a worker that is still importing (worker_main ignores them, then unblocks), and
+        # one that reaches us meanwhile is held until the spawn is done, not lost.
+        # The resource tracker first: starting it unblocks both signals, whatever the mask was.
+        resource_tracker.ensure_running()
+        with hash_seed(str(self.settings.seed)), signals_deferred():
             process = self.context.Process(
                 target=worker_main, args=(child, self.settings, self.handler), daemon=True
             )
@@ -154,8 +191,8 @@ class PoolExecutor:
                 pass
         for worker in self.workers:
             worker.process.join(timeout=2)
-            if worker.process.is_alive():
-                worker.process.kill()
+            if worker.process.is_alive():  # with whatever it still runs: nothing outlives us
+                reaper.kill_tree(worker.process.pid)
                 worker.process.join(timeout=2)
             worker.conn.close()
         self.workers = []
@@ -180,8 +217,11 @@ class PoolExecutor:
                 except (EOFError, OSError):
                     yield from self._replace(worker, queue)
                     continue
+                worker.heard = time.monotonic()
                 if isinstance(event, ResultBatch):
                     worker.done_ids.update(r.mutant_id for r in event.results)
+                elif isinstance(event, ReferenceRun):
+                    worker.reference_s = event.suite_seconds
                 yield event
                 if isinstance(event, JobDone):
                     worker.job = None
@@ -189,6 +229,14 @@ class PoolExecutor:
             for worker in list(self.workers):
                 if worker.job is not None and not worker.process.is_alive() and not worker.conn.poll():
                     yield from self._replace(worker, queue)
+                elif worker.job is not None and self._silent(worker):
+                    # Stopped (SIGSTOP) or stuck: it and all it runs go, as after a death.
+                    reaper.kill_tree(worker.process.pid)
+                    yield from self._replace(worker, queue, "stopped")
+
+    def _silent(self, worker: _Worker) -> bool:
+        silence = time.monotonic() - worker.heard
+        return silence > self.settings.silence_bound(worker.reference_s) and not worker.conn.poll()
 
     def _prefetch(self, queue: deque) -> None:
         job = next(self.source, None) if self.source is not None else None
@@ -203,10 +251,12 @@ class PoolExecutor:
         if queue:
             worker.job = queue.popleft()
             worker.done_ids = set()
+            worker.heard, worker.reference_s = time.monotonic(), None
             worker.conn.send(worker.job.job if isinstance(worker.job, _Single) else worker.job)
 
-    def _replace(self, worker: _Worker, queue: deque) -> Iterator[Event]:
-        """A worker died mid-job (a mutant killed it): retry the rest of the job once."""
+    def _replace(self, worker: _Worker, queue: deque, how: str = "killed") -> Iterator[Event]:
+        """A worker died mid-job (a mutant killed it) or was killed for its silence (a mutant
+        stopped it): retry the rest of the job once."""
         job = worker.job
         worker.process.join(timeout=1)
         worker.conn.close()
@@ -214,23 +264,24 @@ class PoolExecutor:
         fresh = self._start()
         self.workers.append(fresh)
         if job is not None:
-            yield from self._salvage(job, worker.done_ids, queue)
+            yield from self._salvage(job, worker.done_ids, queue, how)
         self._dispatch(fresh, queue)
 
-    def _salvage(self, job: Any, done_ids: set[str], queue: deque) -> Iterator[Event]:
+    def _salvage(self, job: Any, done_ids: set[str], queue: deque, how: str = "killed") -> Iterator[Event]:
         if isinstance(job, _Single):
-            # Alone in its job, this mutant is the one that kills workers.
+            # Alone in its job, this mutant is the one that kills (or stops) workers.
             for culprit in job.job.mutants:
                 if culprit.id not in done_ids:
                     yield ResultBatch((MutantResult(
                         culprit.id, culprit.task_id, MutantStatus.ERROR,
-                        "the mutant killed the worker process that ran it"),))
+                        f"the mutant {how} the worker process that ran it"),))
             yield JobDone(job.job.task_id)
             return
         if not isinstance(job, TaskJob):
             # Other jobs (triage) run task code only in forked children: their worker dying is
             # our bug or the machine's; report it for the task rather than retry.
-            yield JobFailed(job.task_id, "the worker process died")
+            what = "died" if how == "killed" else "stopped answering"
+            yield JobFailed(job.task_id, f"the worker process {what}")
             yield JobDone(job.task_id)
             return
         rest = tuple(m for m in job.mutants if m.id not in done_ids)

@@ -9,6 +9,7 @@ budget per frame. The worker itself never executes task code.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import pickle
 import resource
@@ -22,16 +23,26 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from testaudit.config import ExecSettings
+from testaudit.config import WALL_FACTOR, ExecSettings
 
 _HEADER = struct.Struct("!I")
+# A frame longer than this is garbage, not a frame: verdicts and tracebacks are small.
+MAX_FRAME = 64 << 20
 PR_SET_PDEATHSIG = 1
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+# The child's way out, taken when this module is imported, before any task code runs: a mutant
+# that replaces os._exit or os.kill (or the signal module) cannot make the child return from
+# fork() into the worker's code.
+_EXIT = os._exit
+_KILL = os.kill
+_GETPID = os.getpid
+_SIGKILL = int(signal.SIGKILL)
 
 # A frame is late when the child has used its budget in CPU time, or WALL_FACTOR times its
 # budget in wall time (a sleeping or blocked child uses no CPU). CPU time, not wall time, is
 # what keeps verdicts stable on a loaded machine: a child that waits for a core is not late.
-WALL_FACTOR = 4.0
+# CPU time is read from /proc by the parent, never taken from the child.
 
 Send = Callable[[object], None]
 Body = Callable[[Send], None]
@@ -72,8 +83,17 @@ def die_with_parent() -> None:
         pass
 
 
+def cpu_limit(used: float, budget: float) -> int:
+    """RLIMIT_CPU's soft limit while a child has `budget` CPU seconds for its next frame: past
+    what the parent allows, so that only a child the parent cannot stop in time meets it."""
+    return math.ceil(used + 2 * budget) + 1
+
+
 def harden(memory_cap: int, file_cap: int, workdir: str) -> None:
-    """Contain a hostile candidate: memory and file-size caps, no terminal I/O, a private cwd."""
+    """Contain a hostile candidate: memory and file-size caps, no terminal I/O, a private cwd.
+
+    The CPU cap (RLIMIT_CPU) is set by the parent, frame by frame: see Frames.backstop.
+    """
     for limit, value in ((resource.RLIMIT_AS, memory_cap), (resource.RLIMIT_FSIZE, file_cap)):
         try:
             resource.setrlimit(limit, (value, value))
@@ -94,8 +114,7 @@ def harden(memory_cap: int, file_cap: int, workdir: str) -> None:
 
 
 def send_frame(fd: int, obj: object) -> None:
-    # Every frame carries the child's CPU time so far: the parent's timeout clock.
-    data = pickle.dumps((obj, time.process_time()), protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
@@ -115,26 +134,53 @@ class Frames:
     """Reads length-prefixed pickled frames from a child's pipe, with time budgets."""
 
     TIMEOUT = object()
-    EOF = object()
+    EOF = object()  # the pipe closed: the child exited or died
+    # The child wrote something that is not a frame: it is killed (by the reader, so that no
+    # caller can wait on a live child that looks closed), and reads as EOF from then on.
+    GARBAGE = object()
 
     def __init__(self, fd: int, pid: int) -> None:
         self.fd = fd
         self.pid = pid
         self.buffer = b""
-        self.cpu = 0.0  # the child's CPU time at its last frame
+        self.cpu = 0.0  # the child's CPU time (from /proc) when its last frame arrived
+        self.broken = False
+        # RLIMIT_CPU as a backstop for when the parent cannot act (it is stopped): each read
+        # moves the soft limit past the budget it enforces; the kernel's SIGXCPU ends a child
+        # the parent did not. The hard limit stays unlimited (an unprivileged parent could
+        # never raise it again), so task code can lift it: a backstop, not a wall. Off until
+        # the caller sets it: while a CPU limit is armed, Linux reads CLOCK_PROCESS_CPUTIME_ID
+        # at tick granularity (10 us suites time as 0), so the reference is timed without one.
+        self.backstop = False
+
+    def _garbage(self) -> object:
+        self.broken = True
+        self.buffer = b""
+        if self.pid > 0:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        return self.GARBAGE
 
     def _frame(self) -> object | None:
         if len(self.buffer) < _HEADER.size:
             return None
         (size,) = _HEADER.unpack_from(self.buffer)
+        if size > MAX_FRAME:
+            return self._garbage()
         if len(self.buffer) < _HEADER.size + size:
             return None
         data = self.buffer[_HEADER.size : _HEADER.size + size]
         self.buffer = self.buffer[_HEADER.size + size :]
         try:
-            payload, self.cpu = pickle.loads(data)
+            payload = pickle.loads(data)
         except Exception:
-            return self.EOF  # a child that wrote garbage is a dead child
+            return self._garbage()
+        cpu = cpu_seconds(self.pid)
+        if cpu is not None:
+            self.cpu = cpu
         return payload
 
     def _expired(self, started: float, budget: float) -> bool:
@@ -147,7 +193,15 @@ class Frames:
         return cpu is None or cpu - self.cpu >= budget
 
     def read(self, budget: float) -> object:
+        if self.broken:
+            return self.GARBAGE
         started = time.monotonic()
+        if self.backstop:
+            try:
+                resource.prlimit(self.pid, resource.RLIMIT_CPU,
+                                 (cpu_limit(self.cpu, budget), resource.RLIM_INFINITY))
+            except (OSError, ValueError, AttributeError):
+                pass
         while True:
             frame = self._frame()
             if frame is not None:
@@ -173,12 +227,16 @@ class Child:
     closed: bool = False
 
     def stop(self) -> int:
-        """Kill (if still running) and reap, once; returns the wait status."""
+        """Kill (if still running) with its process group, and reap, once; returns the wait status."""
+        _check_pid(self.pid)
         if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            # The group first: the child's own (setsid) group holds what it started. Before
+            # its setsid the group does not exist yet, and the child alone is killed.
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.status = os.waitpid(self.pid, 0)[1]
         if not self.closed:
             os.close(self.frames.fd)
@@ -187,9 +245,16 @@ class Child:
 
     def reap(self) -> int:
         """Wait for a child whose pipe closed: it exited, or the task code killed it."""
+        _check_pid(self.pid)
         if self.status is None:
             self.status = os.waitpid(self.pid, 0)[1]
         return self.status
+
+
+def _check_pid(pid: int) -> None:
+    # kill(0) and kill(-1) signal whole groups, ours included: never a child's pid.
+    if pid <= 0:
+        raise ValueError(f"refusing to signal or wait for pid {pid}")
 
 
 def fork(body: Body, settings: ExecSettings, workdir: str) -> Child:
@@ -202,23 +267,40 @@ def fork(body: Body, settings: ExecSettings, workdir: str) -> Child:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         try:
-            os.close(read_fd)
-            die_with_parent()
-            # Drop every inherited descriptor but our pipe: the worker's channel to the parent,
-            # the session database... are none of the task code's business.
-            os.closerange(3, write_fd)
-            os.closerange(write_fd + 1, 1 << 16)
-            harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
-            arm_alarm()
-            body(lambda obj: send_frame(write_fd, obj))
-        except BaseException:
+            _child_main(body, settings, workdir, read_fd, write_fd)
+        finally:
+            # Through references taken at import: task code may have replaced os._exit.
             try:
-                send_frame(write_fd, InternalError(traceback.format_exc()))
-            except BaseException:
-                pass
-        os._exit(0)
+                _EXIT(0)
+            finally:
+                _KILL(_GETPID(), _SIGKILL)
+    if pid < 0:  # pragma: no cover - os.fork raises instead
+        raise OSError("fork failed")
     os.close(write_fd)
     return Child(pid, Frames(read_fd, pid))
+
+
+def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, write_fd: int) -> None:
+    """The forked child's life; it never raises (the caller then exits)."""
+    try:
+        # A session and process group of its own: killed as a group, and a mutant that signals
+        # its own group (or Ctrl-C on the terminal) reaches neither the worker nor testaudit.
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker ignores it; tasks get the default
+        os.close(read_fd)
+        die_with_parent()
+        # Drop every inherited descriptor but our pipe: the worker's channel to the parent,
+        # the session database... are none of the task code's business.
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, 1 << 16)
+        harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
+        arm_alarm()
+        body(lambda obj: send_frame(write_fd, obj))
+    except BaseException:
+        try:
+            send_frame(write_fd, InternalError(traceback.format_exc()))
+        except BaseException:
+            pass
 
 
 def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]:
@@ -232,7 +314,7 @@ def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]
         limit = first_budget
         while True:
             frame = child.frames.read(limit)
-            if frame is Frames.EOF or frame is Frames.TIMEOUT:
+            if frame is Frames.EOF or frame is Frames.TIMEOUT or frame is Frames.GARBAGE:
                 return
             if isinstance(frame, InternalError):
                 raise ChildError(frame)

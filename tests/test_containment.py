@@ -1,0 +1,334 @@
+"""Containment (issue 10, parts 1-3): task code can neither stop the audit nor leave processes.
+
+Every case runs in a subprocess of its own session under a wall-clock timeout: a hang fails the
+test (subprocess.TimeoutExpired) instead of the CI run, and a regression that signals a whole
+process group cannot take pytest down with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+HERE = Path(__file__).resolve().parent
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("CONTAIN_CODE", str(REPO)), str(HERE)])}
+
+# The expressions stand where `x + 1` stood in `inc` (tests/test_execute.py's task).
+EXIT_NOOP = "(setattr(__import__('os'), '_exit', lambda *a: None), x + 1)[1]"
+KILL_NOOP = "(setattr(__import__('os'), 'kill', lambda *a: None), x + 1)[1]"
+EXIT_CALL = "__import__('os')._exit(0)"
+KILL_SELF = "__import__('os').kill(__import__('os').getpid(), 9)"
+GARBAGE = ('exec("import os\\nfor fd in range(3, 21):\\n    try: os.write(fd, b\'\\\\xff\' * 64)\\n'
+           '    except OSError: pass\\nwhile True: pass") or x + 1')
+# A well-formed length, then bytes that do not unpickle: read as end-of-file before, after which
+# the worker waited for ever on a child that still looped.
+UNPICKLABLE = GARBAGE.replace("b\'\\\\xff\' * 64", "b\'\\\\x00\\\\x00\\\\x00\\\\x08\' + b\'\\\\xff\' * 8")
+STOP_PARENT = "(__import__('os').kill(__import__('os').getppid(), __import__('signal').SIGSTOP), x + 1)[1]"
+TERM_PARENT = "(__import__('os').kill(__import__('os').getppid(), 15), x + 1)[1]"
+INT_PARENT = "(__import__('os').kill(__import__('os').getppid(), 2), x + 1)[1]"
+INT_PARENT_GROUP = ("(__import__('os').killpg(__import__('os').getpgid(__import__('os').getppid()), 2),"
+                    " x + 1)[1]")
+TERM_PARENT_GROUP = ("(__import__('os').killpg(__import__('os').getpgid(__import__('os').getppid()), 15),"
+                     " x + 1)[1]")
+TERM_OWN_GROUP = "(__import__('os').killpg(0, 15), x + 1)[1]"
+INT_OWN_GROUP = "(__import__('os').killpg(0, 2), x + 1)[1]"
+KILLED, SURVIVED = "x + 2", "x + 1 + 0"
+
+
+def _pool_main() -> None:  # pragma: no cover - runs in the subprocess
+    """Run one task's mutants (stdin: {"replacements": [...], "settings": {...}}) on a pool of
+    two workers; print each mutant's [status, detail] as JSON."""
+    from test_execute import make_mutant, make_task
+
+    from testaudit.config import ExecSettings
+    from testaudit.records import ResultBatch, TaskJob
+    from testaudit.run.job import run_job
+    from testaudit.run.pool import PoolExecutor
+
+    spec = json.load(sys.stdin)
+    task = make_task()
+    mutants = tuple(make_mutant(task, r) for r in spec["replacements"])
+    settings = ExecSettings(**spec["settings"])
+    with PoolExecutor(settings, 2, run_job) as pool:
+        events = list(pool.run([TaskJob(task, mutants)]))
+    results = {r.mutant_id: r for e in events if isinstance(e, ResultBatch) for r in e.results}
+    print(json.dumps([[results[m.id].status.value, results[m.id].detail] for m in mutants]))
+
+
+def run_pool(replacements: list[str], timeout: float = 60, **settings) -> list[tuple[str, str]]:
+    settings = {"timeout_constant_s": 0.2, "memory_cap_bytes": 512 << 20, **settings}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from test_containment import _pool_main; _pool_main()"],
+        input=json.dumps({"replacements": replacements, "settings": settings}),
+        capture_output=True, text=True, env=ENV, timeout=timeout, start_new_session=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [tuple(r) for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+
+
+def test_a_mutant_that_disables_os_exit_or_os_kill_cannot_return_into_the_worker() -> None:
+    results = run_pool([EXIT_NOOP, KILLED, EXIT_CALL, SURVIVED, KILL_NOOP, KILLED, KILL_SELF, SURVIVED])
+    statuses = [status for status, _ in results]
+    # The saboteurs themselves return x + 1: survivors. What follows them in the same child
+    # is judged as ever (os._exit(0) or os.kill(self) now no-ops: inc returns None, killed).
+    assert statuses == ["survived", "killed", "killed", "survived",
+                        "survived", "killed", "killed", "survived"], results
+
+
+def test_a_child_that_returns_from_its_body_with_os_exit_disabled_still_exits(tmp_path: Path) -> None:
+    script = (
+        "import os\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.sandbox.child import Frames, fork\n"
+        "def body(send):\n"
+        "    os._exit = lambda *a: None\n"
+        "    os.kill = lambda *a: None\n"
+        "    send('hi')\n"
+        f"child = fork(body, ExecSettings(), {str(tmp_path)!r})\n"
+        "first, end = child.frames.read(10), child.frames.read(10)\n"
+        "print(first, 'parent', end is Frames.EOF, os.waitstatus_to_exitcode(child.stop()))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
+                          timeout=60, start_new_session=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines == ["hi parent True 0"], proc.stdout  # one process printed: the child exited, code 0
+
+
+def test_stop_and_reap_refuse_pids_that_name_process_groups() -> None:
+    from testaudit.sandbox.child import Child, Frames
+
+    for pid in (0, -1):
+        child = Child(pid, Frames(-1, pid))
+        with pytest.raises(ValueError):
+            child.stop()
+        with pytest.raises(ValueError):
+            child.reap()
+
+
+@pytest.mark.parametrize("garbage", [GARBAGE, UNPICKLABLE], ids=["huge length", "unpicklable"])
+def test_garbage_on_every_descriptor_while_looping_forever(garbage: str) -> None:
+    assert garbage.startswith("exec(") and (garbage == GARBAGE or "x08" in garbage)
+    started = time.monotonic()
+    results = run_pool([KILLED, garbage, SURVIVED, KILLED])
+    # A frame that claims 4 GiB, or one that does not unpickle: the reader kills the child at
+    # once and the mutant is an error (it attacked the harness; its suite judged nothing), not
+    # a timeout, and never a wait on a child that still loops.
+    assert results[1] == ("error", "sandbox protocol error: garbage on the frame pipe"), results
+    assert [status for status, _ in results] == ["killed", "error", "survived", "killed"]
+    assert time.monotonic() - started < 30
+
+
+def test_a_mutant_that_stops_its_worker_is_an_error_and_the_rest_go_on() -> None:
+    started = time.monotonic()
+    results = run_pool([KILLED, STOP_PARENT, SURVIVED, KILLED], worker_deadline_s=3.0)
+    assert results[1] == ("error", "the mutant stopped the worker process that ran it"), results
+    assert [status for status, _ in results] == ["killed", "error", "survived", "killed"]
+    assert time.monotonic() - started < 45
+
+
+def test_signals_to_the_parent_and_to_the_own_group_do_not_stop_the_audit() -> None:
+    hostile = [TERM_PARENT, INT_PARENT, INT_PARENT_GROUP, TERM_PARENT_GROUP, INT_OWN_GROUP, TERM_OWN_GROUP]
+    results = run_pool([KILLED, *hostile, SURVIVED])
+    statuses = [status for status, _ in results]
+    # The worker ignores SIGTERM and SIGINT; its group is its own. The child's own group is
+    # the child alone: SIGINT is ignored there (as it was), SIGTERM kills it (a kill verdict).
+    assert statuses == ["killed", "survived", "survived", "survived", "survived", "survived",
+                        "killed", "survived"], results
+    assert "SIGTERM" in results[6][1]
+
+
+# --- processes a task starts ------------------------------------------------------------------
+
+def _spawner(marker: str) -> str:
+    """Python statements that start a `sleep`, a double-forked orphan and a setsid daemon, each
+    a shell whose command line carries the marker."""
+    def shell(tag: str) -> str:
+        return f"['sh', '-c', 'sleep 60; : {marker}-{tag}']"
+    return (
+        "import os, subprocess\n"
+        f"subprocess.Popen({shell('popen')})\n"
+        "if os.fork() == 0:\n"
+        "    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sh', {shell('orphan')})\n"
+        "    os._exit(0)\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sh', {shell('daemon')})\n"
+        "    os._exit(0)\n"
+    )
+
+
+def _marked(marker: str) -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    text = cmdline.read().decode(errors="replace")
+            except OSError:
+                continue
+            if marker in text:
+                found.append(f"{entry}: {text}")
+    return found
+
+
+def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
+    spawn = _spawner(marker)
+    signals = ("import os, signal\n"
+               "os.kill(os.getppid(), signal.SIGTERM)\n"
+               "os.kill(os.getppid(), signal.SIGINT)\n"
+               "os.killpg(0, signal.SIGINT)\n"
+               "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)\n"
+               "os.killpg(os.getpgid(os.getppid()), signal.SIGTERM)\n")
+    tasks = [
+        # The solution starts processes: every reference and mutant run does.
+        {"task_id": "hostile/spawn_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
+         "canonical_solution": f"    exec({spawn!r})\n    return a + b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
+         "entry_point": "add"},
+        # The suite starts them.
+        {"task_id": "hostile/spawn_in_test", "prompt": "def sub(a, b):\n    \"\"\"a - b\"\"\"\n",
+         "canonical_solution": "    return a - b\n",
+         "test": (f"def check(candidate):\n    exec({spawn.replace(marker, marker + 't')!r})\n"
+                  "    assert candidate(3, 2) == 1\n    assert candidate(0, 2) == -2\n"),
+         "entry_point": "sub"},
+        # The solution signals its parent, its parent's group and its own group on every run.
+        {"task_id": "hostile/signals", "prompt": "def mul(a, b):\n    \"\"\"a * b\"\"\"\n",
+         "canonical_solution": f"    exec({signals!r})\n    return a * b\n",
+         "test": "def check(candidate):\n    assert candidate(2, 3) == 6\n    assert candidate(1, 1) == 1\n",
+         "entry_point": "mul"},
+    ]
+    tasks = [t for t in tasks if t["task_id"] in names]
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    return path
+
+
+SPAWNERS = ("hostile/spawn_in_solution", "hostile/spawn_in_test")
+
+
+@pytest.mark.parametrize("names", [SPAWNERS, ("hostile/signals",), (*SPAWNERS, "hostile/signals")],
+                         ids=["processes", "signals", "both"])
+def test_an_audit_of_hostile_tasks_ends_well_and_leaves_no_process(tmp_path: Path, names) -> None:
+    marker = f"ta-mark-{uuid.uuid4().hex[:12]}"
+    dataset = _hostile_dataset(tmp_path / "hostile.jsonl", marker, names)
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "testaudit", "audit", str(dataset), "--workers", "2", "--no-html",
+             "--no-cache", "--no-triage", "--out", str(out)],
+            capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=180, start_new_session=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        data = json.loads((out / "results.json").read_text())
+        tasks = {t["task_id"]: t for t in data["tasks"]}
+        assert set(tasks) == set(names)
+        for task in tasks.values():
+            assert task["mutants"], task["task_id"]
+            statuses = {m["status"] for m in task["mutants"]}
+            assert "killed" in statuses and "error" not in statuses, (task["task_id"], statuses)
+        time.sleep(0.5)
+        assert _marked(marker) == [], "processes a task started outlived the audit"
+    finally:
+        for line in _marked(marker):  # never leave them to the next test
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
+def _stored(out: Path) -> int:
+    try:
+        with sqlite3.connect(out / "session.sqlite") as conn:
+            return conn.execute("SELECT count(*) FROM results").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigterm_stops_the_audit_like_ctrl_c_and_resume_finishes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "testaudit", "audit", "humaneval", "--tasks", "HumanEval/3*",
+            "--workers", "2", "--no-html", "--no-cache", "--no-triage", "--timeout-constant", "0.2",
+            "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _stored(out) < 20 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the audit finished before it could be stopped"
+        os.kill(proc.pid, signal.SIGTERM)  # the process alone, as `kill` or a CI runner does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: results so far are in the session store" in err and "--resume" in err
+    assert "Traceback" not in err
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=ENV, cwd=tmp_path,
+                             timeout=180, start_new_session=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resume: kept" in resumed.stdout
+
+
+def test_ctrl_c_during_a_worker_spawn_is_deferred_not_lost() -> None:
+    script = (
+        "import os, signal\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.run.job import run_job\n"
+        "from testaudit.run.pool import PoolExecutor\n"
+        "pool = PoolExecutor(ExecSettings(), 1, run_job)\n"
+        "real = pool.context.Process\n"
+        "def process(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the worker is being spawned\n"
+        "    started.append(real(*args, **kwargs))\n"
+        "    return started[-1]\n"
+        "started = []\n"
+        "pool.context.Process = process\n"
+        "try:\n"
+        "    pool._start()\n"
+        "    print('lost')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', started[0].is_alive())\n"
+        "started[0].kill()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
+                          timeout=60, start_new_session=True)
+    # Held while the spawn ran (the worker did start), delivered right after it.
+    assert proc.stdout.split() == ["interrupted", "True"], proc.stdout + proc.stderr
+
+
+def test_the_cpu_backstop_ends_a_runaway_child_the_parent_stopped_watching(tmp_path: Path) -> None:
+    script = (
+        "import os, signal\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.sandbox.child import Frames, fork\n"
+        "def body(send):\n"
+        "    send('go')\n"
+        "    while True:\n"
+        "        pass\n"
+        f"child = fork(body, ExecSettings(), {str(tmp_path)!r})\n"
+        "assert child.frames.read(10) == 'go'\n"
+        "child.frames.backstop = True\n"
+        "assert child.frames.read(0.01) is Frames.TIMEOUT  # and the parent looks away\n"
+        "status = os.waitpid(child.pid, 0)[1]\n"
+        "print(signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
+                          timeout=30, start_new_session=True)
+    assert proc.stdout.strip() == "SIGXCPU", proc.stdout + proc.stderr
+
+
+def test_the_reference_is_timed_without_a_cpu_limit_armed() -> None:
+    # An armed RLIMIT_CPU makes the process clock tick-granular: a 10 us suite would time as 0.
+    from test_execute import make_task, run_serial
+
+    _, reference = run_serial(make_task(), ["x + 2"])
+    assert reference.passed and reference.suite_seconds > 0
