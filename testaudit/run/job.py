@@ -380,29 +380,61 @@ class _Runner:
     # --- the checks: no fingerprint is complete, and a child can forge frames ----------------
     #
     # A verdict is *fresh* when its mutant was the first to run in its child, after the warm-up
-    # every child does: nothing of this task but the reference (and its suite) ran there before,
-    # so no other mutant can have left state behind or written frames in its name. Only fresh
-    # verdicts, and verdicts the parent observes itself (timeouts, deaths), are final at once.
+    # every child does: no other mutant of the task can have left state behind there, or
+    # written frames in its name. Fresh verdicts, and what the parent observes itself
+    # (timeouts, deaths), are final at once. The others a child *claims* are checked:
     #
-    # Survivors (what triage certifies, what a gate reports): every survivor that is not fresh
-    # is run again in a re-check child that runs only this task's unconfirmed survivors, one
-    # after another, in the *reverse* of their order in the main pass. The first of them is
-    # fresh there. A mutant that is killed when it runs alone can pass there only if state
-    # left by a survivor that came *after* it in the main pass makes it pass, while state left
-    # by a mutant *before* it made it pass in the main pass: one culprit on each side. So one
-    # mutant that leaves state the fingerprint misses (the test shows one) cannot make another
-    # look like a survivor. The re-check child also checks its fingerprint after each mutant
-    # and is replaced when damaged, and a re-checked verdict that is not a survival is decided
-    # by one more child that runs the mutant alone (a survivor's leftovers could also kill).
-    # Cost: one fork per task with survivors, in the common case.
+    # - every claimed survival (what triage certifies, what a gate reports);
+    # - a sample of the claimed kills (what a forger wants: a gate passes on kills; code in the
+    #   child can find the pipe and write "killed" for every later mutant): the last claimed
+    #   kill of each child (a forger that claims the rest and exits is always caught) and
+    #   SAMPLED_KILLS others, ranked by a keyed hash whose key the parent draws only now, after
+    #   the children that claimed them are gone (a sample a child can compute, a forger avoids).
     #
-    # Kills (what a forger wants: a gate passes on kills): frames claim a kill, and code in the
-    # child can write frames for every later mutant. A sample of the claimed, not fresh, kills
-    # is re-run, each alone in its own child (so no forger can run before it): the last
-    # claimed kill of each child (a forger that claims the rest of the task and exits is always
-    # caught) and SAMPLED_KILLS others chosen by a keyed hash whose key the parent draws only
-    # now, after the children that claimed them are gone (a sample a child can compute is one a
-    # forger avoids). One that does not die again re-runs all of the task's mutants, each alone.
+    # All of them run again in ONE re-check child per task, in the *reverse* of their order in
+    # the main pass; its first is fresh. A wrong verdict can then only be confirmed if one
+    # mutant before it in the main pass and another one after it both leave state behind (or
+    # forge frames) that the fingerprint misses: a single culprit, like the ones the tests
+    # plant, cannot make another mutant's verdict twice. The re-check child also checks its
+    # fingerprint after each mutant and is replaced when damaged. A re-checked verdict that
+    # disagrees is decided by one more child that runs that mutant alone: a survivor that dies
+    # alone is killed (with a note), and a claimed kill that does not die alone means the main
+    # pass cannot be trusted: every mutant of the task runs again, each in a child of its own.
+    # Cost on HumanEval: one fork per task, and one more run of each survivor and sampled kill.
+
+    def _check(self, executed: frozenset[int] | None, budget: float) -> None:
+        if self.suspect:
+            self.held.clear()
+            self._rerun_alone(executed, budget, self.suspect)
+            return
+        order = sorted({*self.held, *self._kill_sample()}, reverse=True)
+        for index, verdict, fresh in self._rerun(order, executed, budget):
+            expected = MutantStatus.SURVIVED if index in self.held else MutantStatus.KILLED
+            if verdict.status is not expected and not fresh:
+                verdict = self._rerun([index], executed, budget)[0][1]
+            if index not in self.held:
+                if verdict.status is not MutantStatus.KILLED:
+                    self.held.clear()
+                    self._rerun_alone(executed, budget, (
+                        f"{self.mutants[index].id} was claimed killed but is {verdict.status} when "
+                        "it runs alone (a forged verdict?)"))
+                    return
+            elif verdict.status is MutantStatus.SURVIVED:
+                self.batch.add(self.held[index])  # the same verdict: keep the first run's time
+            else:
+                self.batch.add(_noted(verdict, "it survived in a sandbox where other mutants of the "
+                                      "task had run before it, not in a fresh one: one of them left "
+                                      "state behind"))
+        self.held.clear()
+
+    def _kill_sample(self) -> set[int]:
+        claimed = self.claimed_kills
+        if not claimed:
+            return set()
+        key = os.urandom(16)
+        ranked = sorted(claimed, key=lambda i: hashlib.blake2b(
+            self.mutants[i].id.encode(), key=key, digest_size=8).digest())
+        return {*self.last_kills, *ranked[:SAMPLED_KILLS]}
 
     def _rerun(self, indices: list[int], executed: frozenset[int] | None, budget: float,
                ) -> list[tuple[int, MutantResult, bool]]:
@@ -446,44 +478,6 @@ class _Runner:
             return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
                                 "sandbox protocol error"), False
         return frame[1], not frame[2]
-
-    def _check(self, executed: frozenset[int] | None, budget: float) -> None:
-        forged = self.suspect or self._check_kills(executed, budget)
-        if forged:
-            self.held.clear()
-            self._rerun_alone(executed, budget, forged)
-            return
-        self._confirm_survivors(executed, budget)
-
-    def _confirm_survivors(self, executed: frozenset[int] | None, budget: float) -> None:
-        if not self.held:
-            return
-        for index, verdict, fresh in self._rerun(sorted(self.held, reverse=True), executed, budget):
-            if verdict.status is not MutantStatus.SURVIVED and not fresh:
-                verdict = self._rerun([index], executed, budget)[0][1]
-            if verdict.status is MutantStatus.SURVIVED:
-                verdict = self.held[index]  # the same verdict: keep the first run's time
-            else:
-                verdict = _noted(verdict, "it survived in a sandbox where other mutants of the task "
-                                 "had run before it, not in a fresh one: one of them left state behind")
-            self.batch.add(verdict)
-        self.held.clear()
-
-    def _check_kills(self, executed: frozenset[int] | None, budget: float) -> str | None:
-        """Re-run a sample of the claimed kills alone; why the task's verdicts are suspect, or None."""
-        claimed = self.claimed_kills
-        if not claimed:
-            return None
-        key = os.urandom(16)
-        ranked = sorted(claimed, key=lambda i: hashlib.blake2b(
-            self.mutants[i].id.encode(), key=key, digest_size=8).digest())
-        sample = sorted({*self.last_kills, *ranked[:SAMPLED_KILLS]})
-        for index in sample:
-            (_, verdict, _), = self._rerun([index], executed, budget)
-            if verdict.status is not MutantStatus.KILLED:
-                return (f"{self.mutants[index].id} was claimed killed but is {verdict.status} when "
-                        "it runs alone (a forged verdict?)")
-        return None
 
     def _rerun_alone(self, executed: frozenset[int] | None, budget: float, why: str) -> None:
         """Every mutant of the task again, each in a child of its own: the verdicts of the main

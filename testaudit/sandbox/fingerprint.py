@@ -50,7 +50,7 @@ def _classes(module: types.ModuleType) -> list[type]:
     name = module.__name__
     return [v for v in vars(module).values()
             if isinstance(v, type) and not v.__flags__ & _IMMUTABLE_TYPE
-            and getattr(v, "__module__", None) == name]
+            and getattr(v, "__module__", None) == name and not issubclass(v, BaseException)]
 
 
 def genuine_import(name: str, module: object) -> bool:
