@@ -7,7 +7,10 @@ each verdict over a pipe. A mutant whose changed lines the suite never executes 
 `no_coverage` without running: no deterministic suite can notice it. The parent enforces a
 per-mutant time budget and replaces the child when a mutant times out, crashes it, or leaves it
 damaged (builtins patched, threads left running...). A fork per task, not per mutant, is what
-makes HumanEval's 10-50 us suites cheap to audit.
+makes HumanEval's 10-50 us suites cheap to audit. Because no fingerprint is complete and code in
+a child can write frames, a verdict a child claims after other mutants ran in it is checked
+before it is final: every survivor and a sample of the kills run again in a fresh child
+(`_Runner._check` says how, and why that is sound).
 """
 
 from __future__ import annotations
