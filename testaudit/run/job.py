@@ -7,11 +7,16 @@ each verdict over a pipe. A mutant whose changed lines the suite never executes 
 `no_coverage` without running: no deterministic suite can notice it. The parent enforces a
 per-mutant time budget and replaces the child when a mutant times out, crashes it, or leaves it
 damaged (builtins patched, threads left running...). A fork per task, not per mutant, is what
-makes HumanEval's 10-50 us suites cheap to audit.
+makes HumanEval's 10-50 us suites cheap to audit. Because no fingerprint is complete and code in
+a child can write frames, a verdict a child claims after other mutants ran in it is checked
+before it is final: every survivor and a sample of the kills run again in a fresh child
+(`_Runner._check` says how, and why that is sound).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import signal
 import tempfile
@@ -36,7 +41,7 @@ from testaudit.records import (
 )
 from testaudit.run import coverage
 from testaudit.sandbox.child import Child, Frames, InternalError, Send, death_reason, fork
-from testaudit.sandbox.fingerprint import Fingerprint, modules_in
+from testaudit.sandbox.fingerprint import Fingerprint, clear_status, modules_in
 
 Emit = Callable[[Event], None]
 
@@ -91,6 +96,11 @@ class _ChildPlan:
     # The reference's lines that its suite executes, as the first child measured them: every
     # later child skips the same mutants. None: unknown, so every mutant runs.
     executed: frozenset[int] | None = None
+    # A re-check child runs just these mutants, in this order, instead of mutants[first:].
+    only: tuple[int, ...] | None = None
+
+    def order(self) -> tuple[int, ...] | range:
+        return self.only if self.only is not None else range(self.first, len(self.mutants))
 
 
 def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, frozenset[int] | None] | None:
@@ -128,13 +138,15 @@ def _child_body(plan: _ChildPlan, send: Send) -> None:
         namespace = suites.run_suite(plan.prepared, plan.prepared.reference_code)[2]
         executed = plan.executed
         send("ready")
-    unreached = coverage.unreached(plan.prepared.task.source, plan.mutants[plan.first:], executed)
+    order = plan.order()
+    unreached = coverage.unreached(plan.prepared.task.source, [plan.mutants[i] for i in order], executed)
     fingerprint = Fingerprint(modules_in(namespace))
-    for index in range(plan.first, len(plan.mutants)):
+    for index in order:
         mutant = plan.mutants[index]
         if mutant.id in unreached:
             result = MutantResult(mutant.id, mutant.task_id, MutantStatus.NO_COVERAGE, unreached[mutant.id])
         else:
+            clear_status()
             result = _run_mutant(plan.prepared, mutant)
         damaged = fingerprint.damaged()
         send((index, result, damaged))
@@ -202,9 +214,17 @@ class _Runner:
     traced_path: str
     batch: _Batcher
     emit: Emit
+    # What the checks of the main pass need (see _check): verdicts a child claimed after other
+    # mutants had run in it, by index.
+    held: dict[int, MutantResult] = field(default_factory=dict)  # survivors, not yet reported
+    claimed_kills: list[int] = field(default_factory=list)
+    last_kills: list[int] = field(default_factory=list)  # the last claimed kill of each child
+    suspect: str | None = None  # a child broke the protocol: the whole task is re-run
+    unreached: dict[str, str] = field(default_factory=dict)
 
-    def _fork(self, first: int, measure: bool, executed: frozenset[int] | None = None) -> Child:
-        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path, executed)
+    def _fork(self, first: int, measure: bool, executed: frozenset[int] | None = None,
+              only: tuple[int, ...] | None = None) -> Child:
+        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path, executed, only)
         return fork(lambda send: _child_body(plan, send), self.settings, self.workdir)
 
     def _coverage(self, child: Child) -> tuple[Child | None, frozenset[int] | None]:
@@ -219,13 +239,15 @@ class _Runner:
         child.stop()
         return self._replacement(0, None), None
 
-    def _replacement(self, first: int, executed: frozenset[int] | None) -> Child | None:
-        """A fresh child for mutants[first:], once it has warmed up; None if it cannot."""
-        child = self._fork(first, False, executed)
+    def _replacement(self, first: int, executed: frozenset[int] | None,
+                     only: tuple[int, ...] | None = None) -> Child | None:
+        """A fresh child for mutants[first:] (or just `only`), once it has warmed up; None if it
+        cannot."""
+        child = self._fork(first, False, executed, only)
         if child.frames.read(self.settings.reference_timeout_s) == "ready":
             return child
         child.stop()
-        for mutant in self.mutants[first:]:
+        for mutant in self.mutants[first:] if only is None else [self.mutants[i] for i in only]:
             self.batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
                                         "could not restart the sandbox for this task"))
         return None
@@ -263,6 +285,7 @@ class _Runner:
         child, executed = self._coverage(child)
         if child is None:
             return
+        self.unreached = coverage.unreached(self.prepared.task.source, self.mutants, executed)
         budget = settings.budget(reference.suite_seconds)
         # On a slow task (its budget is mostly the reference's own time), mutants that really end
         # can need about the budget; one that times out gets a second try at twice the budget, so
@@ -275,61 +298,228 @@ class _Runner:
             index = self._drain(child, index, budget, second_try if retry else None)
             child.stop()
             if index >= len(self.mutants):
-                return
+                break
             # A replacement child that cannot even rerun the reference: give up on the rest.
             child = self._replacement(index, executed)
             if child is None:
+                for held in self.held.values():
+                    self.batch.add(dataclasses.replace(held, status=MutantStatus.ERROR,
+                                                       detail="could not re-check it in a fresh sandbox"))
                 return
+        self._check(executed, budget * 2 if retry else budget)
+
+    def _frame_error(self, frame: object, index: int) -> str | None:
+        """What is wrong with a verdict frame for mutants[index], or None. Code in the child can
+        write frames (it can find the pipe): whatever the parent can check, it checks."""
+        if not (isinstance(frame, tuple) and len(frame) == 3):
+            return "a frame that is not a verdict"
+        position, result, damaged = frame
+        mutant = self.mutants[index]
+        if position != index or not isinstance(result, MutantResult) or type(damaged) is not bool:
+            return "a verdict out of order"
+        if result.mutant_id != mutant.id or result.task_id != mutant.task_id:
+            return "a verdict for another mutant"
+        if result.status not in _CLAIMABLE or (result.status is MutantStatus.NO_COVERAGE) != (
+                mutant.id in self.unreached):
+            return f"a verdict that a child cannot give ({result.status})"
+        return None
 
     def _drain(self, child: Child, index: int, budget: float, second_try: set[str] | None) -> int:
         """Collect verdicts from one child until it is done, times out, dies or is damaged.
 
         With `second_try` (a slow task), a mutant that times out is tried again by a fresh child
         (the index returned is its own) with twice the budget; the set holds those mutants.
+        A verdict the child claims after other mutants ran in it is not final yet: survivors are
+        held back and kills noted, for _check.
         """
         mutants, batch = self.mutants, self.batch
         child.frames.backstop = True  # the reference is timed: a CPU limit may be armed now
-        while index < len(mutants):
-            mutant = mutants[index]
-            retrying = second_try is not None and mutant.id in second_try
-            limit = budget * 2 if retrying else budget
-            frame = child.frames.read(limit)
-            if frame is Frames.TIMEOUT:
-                if second_try is not None and not retrying:
-                    second_try.add(mutant.id)
-                    return index  # a fresh child tries it again, with twice the budget
-                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                                       f"exceeded its time budget of {limit:.3g} s", limit))
-                return index + 1
-            if frame is Frames.GARBAGE:
-                # The child wrote on its frame pipe what no child of ours writes: the reader
-                # killed it. Task code attacked the harness; its suite judged nothing.
-                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                       "sandbox protocol error: garbage on the frame pipe"))
-                return index + 1
-            if frame is Frames.EOF:
-                status = child.reap()
-                if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
-                    # The kernel's CPU backstop (sandbox.child.harden) ended it: out of budget.
+        ran = False  # whether a mutant has run in this child: later verdicts are not fresh
+        last_kill = None
+        try:
+            while index < len(mutants):
+                mutant = mutants[index]
+                retrying = second_try is not None and mutant.id in second_try
+                limit = budget * 2 if retrying else budget
+                frame = child.frames.read(limit)
+                if frame is Frames.TIMEOUT:
+                    if second_try is not None and not retrying:
+                        second_try.add(mutant.id)
+                        return index  # a fresh child tries it again, with twice the budget
                     batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
                                            f"exceeded its time budget of {limit:.3g} s", limit))
+                    return index + 1
+                if frame is Frames.GARBAGE:
+                    # The child wrote on its frame pipe what no child of ours writes: the reader
+                    # killed it. Task code attacked the harness; its suite judged nothing.
+                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                           "sandbox protocol error: garbage on the frame pipe"))
+                    return index + 1
+                if frame is Frames.EOF:
+                    batch.add(_death(mutant, child.reap(), limit))
+                    return index + 1
+                if isinstance(frame, InternalError):
+                    # Our own code failed around this mutant: no verdict on it, and the log says why.
+                    self._internal(frame)
+                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                           f"internal error: {frame.summary}"))
+                    return index + 1
+                wrong = self._frame_error(frame, index)
+                if wrong is not None:  # cannot happen unless the child was subverted
+                    self.suspect = f"a sandbox child sent {wrong}"
+                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                           "sandbox protocol error"))
+                    return index + 1
+                _, result, damaged = frame
+                if not ran or result.status not in (MutantStatus.SURVIVED, MutantStatus.KILLED):
+                    batch.add(result)
+                elif result.status is MutantStatus.SURVIVED:
+                    self.held[index] = result
                 else:
-                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.KILLED,
-                                           death_reason(status)))
-                return index + 1
-            if isinstance(frame, InternalError):
-                # Our own code failed around this mutant: no verdict on it, and the log says why.
-                self._internal(frame)
-                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                       f"internal error: {frame.summary}"))
-                return index + 1
-            position, result, damaged = frame
-            if position != index:  # cannot happen unless the child was subverted
-                batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                       "sandbox protocol error"))
-                return index + 1
-            batch.add(result)
-            index += 1
-            if damaged:
-                return index
-        return index
+                    batch.add(result)
+                    self.claimed_kills.append(index)
+                    last_kill = index
+                ran = ran or result.status is not MutantStatus.NO_COVERAGE
+                index += 1
+                if damaged:
+                    return index
+            return index
+        finally:
+            if last_kill is not None:
+                self.last_kills.append(last_kill)
+
+    # --- the checks: no fingerprint is complete, and a child can forge frames ----------------
+    #
+    # A verdict is *fresh* when its mutant was the first to run in its child, after the warm-up
+    # every child does: no other mutant of the task can have left state behind there, or
+    # written frames in its name. Fresh verdicts, and what the parent observes itself
+    # (timeouts, deaths), are final at once. The others a child *claims* are checked:
+    #
+    # - every claimed survival (what triage certifies, what a gate reports);
+    # - a sample of the claimed kills (what a forger wants: a gate passes on kills; code in the
+    #   child can find the pipe and write "killed" for every later mutant): the last claimed
+    #   kill of each child (a forger that claims the rest and exits is always caught) and
+    #   SAMPLED_KILLS others, ranked by a keyed hash whose key the parent draws only now, after
+    #   the children that claimed them are gone (a sample a child can compute, a forger avoids).
+    #
+    # All of them run again in ONE re-check child per task, in the *reverse* of their order in
+    # the main pass; its first is fresh. A wrong verdict can then only be confirmed if one
+    # mutant before it in the main pass and another one after it both leave state behind (or
+    # forge frames) that the fingerprint misses: a single culprit, like the ones the tests
+    # plant, cannot make another mutant's verdict twice. The re-check child also checks its
+    # fingerprint after each mutant and is replaced when damaged. A re-checked verdict that
+    # disagrees is decided by one more child that runs that mutant alone: a survivor that dies
+    # alone is killed (with a note), and a claimed kill that does not die alone means the main
+    # pass cannot be trusted: every mutant of the task runs again, each in a child of its own.
+    # Cost on HumanEval: one fork per task, and one more run of each survivor and sampled kill.
+
+    def _check(self, executed: frozenset[int] | None, budget: float) -> None:
+        if self.suspect:
+            self.held.clear()
+            self._rerun_alone(executed, budget, self.suspect)
+            return
+        order = sorted({*self.held, *self._kill_sample()}, reverse=True)
+        for index, verdict, fresh in self._rerun(order, executed, budget):
+            expected = MutantStatus.SURVIVED if index in self.held else MutantStatus.KILLED
+            if verdict.status is not expected and not fresh:
+                verdict = self._rerun([index], executed, budget)[0][1]
+            if index not in self.held:
+                if verdict.status is not MutantStatus.KILLED:
+                    self.held.clear()
+                    self._rerun_alone(executed, budget, (
+                        f"{self.mutants[index].id} was claimed killed but is {verdict.status} when "
+                        "it runs alone (a forged verdict?)"))
+                    return
+            elif verdict.status is MutantStatus.SURVIVED:
+                self.batch.add(self.held[index])  # the same verdict: keep the first run's time
+            else:
+                self.batch.add(_noted(verdict, "it survived in a sandbox where other mutants of the "
+                                      "task had run before it, not in a fresh one: one of them left "
+                                      "state behind"))
+        self.held.clear()
+
+    def _kill_sample(self) -> set[int]:
+        claimed = self.claimed_kills
+        if not claimed:
+            return set()
+        key = os.urandom(16)
+        ranked = sorted(claimed, key=lambda i: hashlib.blake2b(
+            self.mutants[i].id.encode(), key=key, digest_size=8).digest())
+        return {*self.last_kills, *ranked[:SAMPLED_KILLS]}
+
+    def _rerun(self, indices: list[int], executed: frozenset[int] | None, budget: float,
+               ) -> list[tuple[int, MutantResult, bool]]:
+        """Run mutants[i] for i in indices in fresh children, in order: (index, verdict, fresh).
+        A child ends at a timeout, a death or damage, and a fresh one goes on with the rest."""
+        out: list[tuple[int, MutantResult, bool]] = []
+        rest = list(indices)
+        while rest:
+            child = self._replacement(rest[0], executed, tuple(rest))
+            if child is None:  # _replacement reported them as errors
+                return out + [(i, MutantResult(self.mutants[i].id, self.mutants[i].task_id,
+                                               MutantStatus.ERROR,
+                                               "could not restart the sandbox for this task"), True)
+                              for i in rest]
+            try:
+                for position, index in enumerate(list(rest)):
+                    verdict, more = self._one(child, index, budget)
+                    out.append((index, verdict, position == 0))
+                    rest.remove(index)
+                    if not more:
+                        break
+            finally:
+                child.stop()
+        return out
+
+    def _one(self, child: Child, index: int, budget: float) -> tuple[MutantResult, bool]:
+        """The verdict on mutants[index] from a re-check child, and whether it can go on."""
+        mutant = self.mutants[index]
+        child.frames.backstop = True
+        frame = child.frames.read(budget)
+        if frame is Frames.TIMEOUT:
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
+                                f"exceeded its time budget of {budget:.3g} s", budget), False
+        if frame is Frames.GARBAGE:
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                "sandbox protocol error: garbage on the frame pipe"), False
+        if frame is Frames.EOF:
+            return _death(mutant, child.reap(), budget), False
+        if isinstance(frame, InternalError):
+            self._internal(frame)
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                f"internal error: {frame.summary}"), False
+        if self._frame_error(frame, index) is not None:
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                "sandbox protocol error"), False
+        return frame[1], not frame[2]
+
+    def _rerun_alone(self, executed: frozenset[int] | None, budget: float, why: str) -> None:
+        """Every mutant of the task again, each in a child of its own: the verdicts of the main
+        pass are not to be trusted. Each verdict's detail says so."""
+        note = f"re-run alone in a fresh sandbox: {why}"
+        for index, mutant in enumerate(self.mutants):
+            if mutant.id in self.unreached:
+                continue
+            (_, verdict, _), = self._rerun([index], executed, budget)
+            self.batch.add(_noted(verdict, note))
+
+
+# The verdicts a child may claim in a frame (timeouts are the parent's to give).
+_CLAIMABLE = frozenset({MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE,
+                        MutantStatus.ERROR})
+# Claimed kills per task re-run alone besides each child's last one (see _Runner._check).
+SAMPLED_KILLS = 2
+
+
+def _death(mutant: Mutant, status: int, limit: float) -> MutantResult:
+    """The verdict on a mutant whose child died: a kill, unless the kernel's CPU backstop
+    (RLIMIT_CPU, armed by the parent's frame reader) ended it, which is a timeout."""
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+        return MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
+                            f"exceeded its time budget of {limit:.3g} s", limit)
+    return MutantResult(mutant.id, mutant.task_id, MutantStatus.KILLED, death_reason(status))
+
+
+def _noted(result: MutantResult, note: str) -> MutantResult:
+    detail = f"{result.detail} ({note})" if result.detail else note
+    return dataclasses.replace(result, detail=detail)

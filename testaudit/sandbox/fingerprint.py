@@ -1,40 +1,147 @@
-"""A cheap snapshot of process state that a candidate could damage for the ones after it."""
+"""A cheap snapshot of process state that a candidate could damage for the ones after it.
+
+A sandbox child runs a task's mutants one after another; whatever one of them leaves behind
+(a patched module, a tracer, a timer, a signal handler, a fake `sys.modules` entry...) could
+change the verdicts of the next ones. After every mutant the child compares this fingerprint
+and, if anything changed, exits so that a fresh child runs the rest. It must stay cheap (it runs
+after every mutant: tens of microseconds), so it compares identities and small values, never
+contents. No fingerprint is complete: the run stage also re-runs survivors in fresh children.
+"""
 
 from __future__ import annotations
 
 import builtins
+import decimal
+import gc
+import importlib
+import importlib.machinery
+import math
 import os
+import random
+import re
+import resource
+import signal
 import sys
 import threading
+import time
 import types
+
+# Always watched, whatever the program names: what suites, reseeding and timing rely on.
+CORE_MODULES = (builtins, sys, os, time, random, decimal, math, re, signal, gc, threading)
+
+_SIGNALS = tuple(sorted(s for s in signal.valid_signals()
+                        if s not in (signal.SIGKILL, signal.SIGSTOP)))
+# The C function: signal.getsignal converts every answer to an enum, ten times slower.
+_getsignal = importlib.import_module("_signal").getsignal
+_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+_LIMITS = tuple(getattr(resource, name) for name in (
+    "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CPU", "RLIMIT_NOFILE", "RLIMIT_STACK", "RLIMIT_NPROC",
+) if hasattr(resource, name))
+# What a genuine import leaves in sys.modules: a module made by one of importlib's own loaders.
+_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader,
+            importlib.machinery.ExtensionFileLoader, importlib.machinery.BuiltinImporter,
+            importlib.machinery.FrozenImporter, importlib.machinery.NamespaceLoader)
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: C types whose attributes cannot be set
+_MONITORING = getattr(sys, "monitoring", None)  # 3.12+: PEP 669 tools can observe every line
+
+
+def _classes(module: types.ModuleType) -> list[type]:
+    """The module's own classes whose attributes code can patch (random.Random.randrange...)."""
+    name = module.__name__
+    return [v for v in vars(module).values()
+            if isinstance(v, type) and not v.__flags__ & _IMMUTABLE_TYPE
+            and getattr(v, "__module__", None) == name and not issubclass(v, BaseException)]
+
+
+def genuine_import(name: str, module: object) -> bool:
+    """Whether a new sys.modules entry looks like a real import, not a planted fake."""
+    if not isinstance(module, types.ModuleType):
+        return False
+    spec = getattr(module, "__spec__", None)
+    if spec is None or getattr(spec, "name", None) != name or module.__name__ != name:
+        return False
+    loader = spec.loader
+    return loader is None or isinstance(loader, _LOADERS) or loader in _LOADERS
 
 
 class Fingerprint:
     """Cheap snapshot of process state a mutant could damage for the mutants after it."""
 
     def __init__(self, modules: list[types.ModuleType]) -> None:
-        self.modules = [builtins, *modules]
+        watched = {id(m): m for m in (*CORE_MODULES, *modules)}
+        self.modules = list(watched.values())
+        self.classes = [c for m in self.modules for c in _classes(m)]
         self.value = self._take()
+        self._snapshot_modules()
+
+    def _snapshot_modules(self) -> None:
+        self.module_map = {name: id(module) for name, module in sys.modules.items()}
+        self.module_ids = tuple(self.module_map.values())
 
     def _take(self) -> tuple:
+        context = decimal.getcontext()
+        default = decimal.DefaultContext
         return (
             tuple(tuple(map(id, vars(m).values())) for m in self.modules),
-            sys.getrecursionlimit(),
-            id(sys.stdout),
-            id(sys.stderr),
+            tuple(tuple(map(id, vars(c).values())) for c in self.classes),
+            # Trace, profile and monitoring hooks: a tracer can skip a test's lines.
+            sys.gettrace(), sys.getprofile(), threading.gettrace(), threading.getprofile(),
+            tuple(map(_MONITORING.get_tool, range(6))) if _MONITORING else None,
+            # Import machinery: a finder or path that serves fake modules to later imports.
+            tuple(map(id, sys.meta_path)), tuple(map(id, sys.path_hooks)), tuple(sys.path),
+            sys.getrecursionlimit(), sys.getswitchinterval(), sys.get_int_max_str_digits(),
+            id(sys.stdout), id(sys.stderr), id(sys.stdin),
+            # Timers armed or not (the time left changes as it runs), handlers, the blocked mask.
+            tuple(signal.getitimer(t) != (0.0, 0.0) for t in _TIMERS),
+            tuple(map(_getsignal, _SIGNALS)),
+            tuple(signal.pthread_sigmask(signal.SIG_BLOCK, ())),
+            gc.isenabled(), gc.get_threshold(), gc.get_debug(), len(gc.callbacks),
+            # The decimal context: its identity and settings. Its flags are status that every
+            # use of decimal changes, not settings: they are not compared (see clear_status).
+            id(context), context.prec, context.rounding, context.Emin, context.Emax,
+            context.capitals, context.clamp, tuple(context.traps.values()),
+            default.prec, default.rounding, tuple(default.traps.values()),
+            tuple(map(resource.getrlimit, _LIMITS)),
             threading.active_count(),
             os.getcwd(),
+            id(os.environ), tuple(os.environ._data.items()),  # type: ignore[attr-defined]
         )
+
+    def _modules_damaged(self) -> bool:
+        """A replaced or removed sys.modules entry is damage; a new one is only if it is fake.
+
+        Fast path: the same entries in the same order. A genuine new import (a solution that
+        imports inside a function) joins the watched entries from now on.
+        """
+        current = sys.modules
+        if len(current) == len(self.module_ids) and tuple(map(id, current.values())) == self.module_ids:
+            return False
+        known = self.module_map
+        for name, module_id in known.items():
+            if id(current.get(name)) != module_id:
+                return True
+        for name, module in list(current.items()):
+            if name not in known and not genuine_import(name, module):
+                return True
+        self._snapshot_modules()
+        return False
 
     def damaged(self) -> bool:
         try:
-            return self._take() != self.value
+            return self._take() != self.value or self._modules_damaged()
         except BaseException:
             return True
+
+
+def clear_status() -> None:
+    """Before a candidate runs: clear the decimal flags an earlier one raised (status, not
+    settings: a fresh process starts with none)."""
+    try:
+        decimal.getcontext().clear_flags()
+    except BaseException:
+        pass
 
 
 def modules_in(namespace: dict) -> list[types.ModuleType]:
     """Modules the program and its test reach by name (math, re, ...): worth watching."""
     return [v for v in namespace.values() if isinstance(v, types.ModuleType) and v is not builtins]
-
-
