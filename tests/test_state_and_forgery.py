@@ -242,3 +242,43 @@ def test_a_frame_for_another_mutant_makes_the_task_re_run_alone() -> None:
     results = _run(["x + 2", forge, "x + 1 + 0"])
     assert results[2].status is MutantStatus.SURVIVED
     assert "sandbox child sent a verdict for another mutant" in results[0].detail
+
+
+# Writes on the frame pipe a pickle that, unpickled as it is, would run a command in the worker
+# that reads it (the worker is this test process: SerialExecutor forks from it).
+PICKLE_BOMB = """
+import os, pickle, struct
+class Bomb:
+    def __reduce__(self):
+        return (os.system, ("touch " + MARKER,))
+data = pickle.dumps(Bomb(), protocol=pickle.HIGHEST_PROTOCOL)
+for name in os.listdir("/proc/self/fd"):
+    try:
+        if os.readlink("/proc/self/fd/" + name).startswith("pipe:"):
+            os.write(int(name), struct.pack("!I", len(data)) + data)
+    except OSError:
+        pass
+"""
+
+
+def test_a_frame_that_names_a_function_is_garbage_and_never_runs(tmp_path) -> None:
+    marker = tmp_path / "the-worker-ran-task-code"
+    bomb = PICKLE_BOMB.replace("MARKER", repr(str(marker)))
+    results = _run(["x + 2", f"(exec({bomb!r}, {{}}), x + 1)[1]", "x - 1"])
+    assert not marker.exists(), "a pickle from the child ran a command in the worker"
+    assert results[1].status is MutantStatus.ERROR
+    assert results[1].detail == "sandbox protocol error: garbage on the frame pipe"
+    assert results[0].status is MutantStatus.KILLED and results[2].status is MutantStatus.KILLED
+
+
+def test_frames_name_only_the_records_children_send() -> None:
+    import pickle
+
+    from testaudit.records import MutantResult
+    from testaudit.sandbox.child import load_frame
+
+    verdict = MutantResult("m", "t", MutantStatus.KILLED, "reason")
+    assert load_frame(pickle.dumps((0, verdict, False), protocol=5)) == (0, verdict, False)
+    for evil in (os.system, eval, print):
+        with pytest.raises(pickle.UnpicklingError):
+            load_frame(pickle.dumps(evil, protocol=5))

@@ -121,6 +121,10 @@ def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, frozenset[int] | None]
     return namespace, executed
 
 
+# The records of ours a run-stage child sends besides sandbox.child.FRAME_CLASSES.
+_FRAMES = frozenset({("testaudit.run.job", "_Coverage")})
+
+
 @dataclass(frozen=True)
 class _Coverage:
     """The first child's second frame: the lines the suite executes (None: unknown)."""
@@ -225,7 +229,7 @@ class _Runner:
     def _fork(self, first: int, measure: bool, executed: frozenset[int] | None = None,
               only: tuple[int, ...] | None = None) -> Child:
         plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path, executed, only)
-        return fork(lambda send: _child_body(plan, send), self.settings, self.workdir)
+        return fork(lambda send: _child_body(plan, send), self.settings, self.workdir, _FRAMES)
 
     def _coverage(self, child: Child) -> tuple[Child | None, frozenset[int] | None]:
         """The first child's coverage frame. A suite that does not finish under tracing within

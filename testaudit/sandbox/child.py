@@ -9,6 +9,7 @@ budget per frame. The worker itself never executes task code.
 from __future__ import annotations
 
 import ctypes
+import io
 import math
 import os
 import pickle
@@ -130,6 +131,37 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+# What a frame may name besides plain data (scalars, str, bytes, lists, tuples, dicts, sets):
+# the records children send. A pickle that names anything else is garbage: unpickling what
+# task code wrote on the pipe must never call a function of its choosing in the worker.
+FRAME_CLASSES = frozenset({
+    ("builtins", "complex"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("testaudit.records", "ReferenceRun"),
+    ("testaudit.records", "MutantResult"),
+    ("testaudit.records", "MutantStatus"),
+    ("testaudit.values", "Input"),
+    ("testaudit.sandbox.child", "InternalError"),
+})
+
+
+class _FrameUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, allowed: frozenset[tuple[str, str]]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.allowed = allowed
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.allowed:
+            raise pickle.UnpicklingError(f"a frame may not name {module}.{name}")
+        return super().find_class(module, name)
+
+
+def load_frame(data: bytes, allowed: frozenset[tuple[str, str]] = FRAME_CLASSES) -> object:
+    """One frame's payload; UnpicklingError when it names a class no child of ours sends."""
+    return _FrameUnpickler(data, allowed).load()
+
+
 class Frames:
     """Reads length-prefixed pickled frames from a child's pipe, with time budgets."""
 
@@ -139,9 +171,10 @@ class Frames:
     # caller can wait on a live child that looks closed), and reads as EOF from then on.
     GARBAGE = object()
 
-    def __init__(self, fd: int, pid: int) -> None:
+    def __init__(self, fd: int, pid: int, accepts: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.fd = fd
         self.pid = pid
+        self.allowed = FRAME_CLASSES | accepts  # (module, class) a frame may name
         self.buffer = b""
         self.cpu = 0.0  # the child's CPU time (from /proc) when its last frame arrived
         self.broken = False
@@ -175,7 +208,7 @@ class Frames:
         data = self.buffer[_HEADER.size : _HEADER.size + size]
         self.buffer = self.buffer[_HEADER.size + size :]
         try:
-            payload = pickle.loads(data)
+            payload = load_frame(data, self.allowed)
         except Exception:
             return self._garbage()
         cpu = cpu_seconds(self.pid)
@@ -257,8 +290,12 @@ def _check_pid(pid: int) -> None:
         raise ValueError(f"refusing to signal or wait for pid {pid}")
 
 
-def fork(body: Body, settings: ExecSettings, workdir: str) -> Child:
+def fork(body: Body, settings: ExecSettings, workdir: str,
+         accepts: frozenset[tuple[str, str]] = frozenset()) -> Child:
     """Fork a hardened child that runs body(send) and exits; the parent reads its frames.
+
+    `accepts`: the (module, class) names of the caller's own frame records, besides
+    FRAME_CLASSES; a frame that names any other class is garbage (the child is killed).
 
     A body that raises (a bug of ours: task code runs under its own guards) sends a last
     InternalError frame with the traceback, so that the parent can report it as such.
@@ -277,7 +314,7 @@ def fork(body: Body, settings: ExecSettings, workdir: str) -> Child:
     if pid < 0:  # pragma: no cover - os.fork raises instead
         raise OSError("fork failed")
     os.close(write_fd)
-    return Child(pid, Frames(read_fd, pid))
+    return Child(pid, Frames(read_fd, pid, accepts))
 
 
 def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, write_fd: int) -> None:

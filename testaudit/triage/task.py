@@ -67,6 +67,8 @@ GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this 
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
+# The records of ours a triage child sends besides sandbox.child.FRAME_CLASSES.
+FRAMES = frozenset({("testaudit.triage.compare", "Outcome")})
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
 
 
@@ -232,7 +234,7 @@ def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSetting
 
     # Between frames: two calls of the reference on one of the suite's inputs, at most.
     per_frame = 2 * (5 * job.suite_seconds + 0.5) + FRAME_SLACK_S
-    for frame in children.frames(children.fork(body, settings, workdir),
+    for frame in children.frames(children.fork(body, settings, workdir, FRAMES),
                                  settings.reference_timeout_s, per_frame):
         kind = frame[0]
         if kind == "params":
@@ -283,7 +285,7 @@ def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSet
                     tuple(explored.expected), _call_timeout(explored), budget_s,
                     comparison(job), settings.seed, job.task.source, job.rules.oracle)
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
-    child = children.fork(lambda send: diff_body(plan, send), settings, workdir)
+    child = children.fork(lambda send: diff_body(plan, send), settings, workdir, FRAMES)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         kind = frame[0]
         if kind == "broken":
@@ -346,7 +348,7 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
         _expected_for(asserts, explored, index_of))
     found = Verified()
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
-    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "rerun" and frame[2] and found.witness is None:
             index = frame[1]
@@ -366,7 +368,7 @@ def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored,
                       comparison(job), settings.seed, job.task.source, job.rules.oracle,
                       _expected_for(asserts, explored, index_of))
     budget = 2 * plan.call_timeout + FRAME_SLACK_S
-    child = children.fork(lambda send: verify_body(plan, send), settings, workdir)
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
     frames = children.frames(child, max(budget, settings.reference_timeout_s / 4), budget)
     return {asserts[f[1]] for f in frames if f[0] == "assert" and f[2] is True}
 
@@ -392,7 +394,7 @@ def run_suite(subject: Subject, job: TriageJob, prepared: suites.PreparedTask,
               settings: ExecSettings, workdir: str) -> tuple[bool, str | None]:
     budget = settings.budget(job.suite_seconds)
     child = children.fork(lambda send: _suite_body(prepared, subject.source, subject.filename, send),
-                          settings, workdir)
+                          settings, workdir, FRAMES)
     for frame in children.frames(child, budget, budget):
         return frame[1], frame[2]
     return False, f"no verdict within its time budget of {budget:.3g} s, or the process died"
