@@ -105,6 +105,10 @@ HARMLESS = {
     "a regex": "import re; re.match('a+b', 'aab')",
     "a timer that is stopped": "import signal; signal.setitimer(signal.ITIMER_PROF, 10); "
                                "signal.setitimer(signal.ITIMER_PROF, 0)",
+    # The parent moves the child's CPU limit at every frame it reads (the backstop): a slow
+    # mutant sees it change, and must not make every later mutant need a fresh child.
+    "the CPU limit the parent moves": "import resource; hard = resource.getrlimit(resource.RLIMIT_CPU)[1]; "
+                                      "resource.setrlimit(resource.RLIMIT_CPU, (12345, hard))",
 }
 
 
