@@ -96,9 +96,6 @@ class LoadOptions:
     suite: str = "base"  # EvalPlus: "base" (the original inputs) or "plus" (base + plus_input)
     challenge: bool = False  # MBPP: also run challenge_test_list
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class RunConfig:

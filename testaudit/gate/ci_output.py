@@ -11,7 +11,7 @@ from typing import TextIO
 from testaudit.gate.policy import Violation
 from testaudit.records import AuditSummary, Mutant, TaskAudit
 from testaudit.store.files import write_atomic
-from testaudit.text import percent
+from testaudit.text import one_line, percent
 
 
 def _where(audit: TaskAudit) -> str:
@@ -19,21 +19,16 @@ def _where(audit: TaskAudit) -> str:
     return f"{origin.path}:{origin.line}" if origin else audit.task.task_id
 
 
-def _one_line(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def survivor_line(audit: TaskAudit, mutant: Mutant) -> str:
     """`tasks.jsonl:4: line 8: `<` -> `<=` (compare_boundary) [witness: f(0) == 1, got 0]`."""
     result = audit.outcome(mutant)
     text = (f"{_where(audit)}: program line {mutant.location.start.line}: "
-            f"`{_one_line(mutant.original)}` -> `{_one_line(mutant.replacement)}` "
+            f"`{one_line(mutant.original, 80)}` -> `{one_line(mutant.replacement, 80)}` "
             f"({mutant.operator}, {result.status.value})")
     w = result.witness
     if w is not None:
-        text += (f" wrong on input {_one_line(w.input, 60)}: expected "
-                 f"{_one_line(w.expected, 40)}, got {_one_line(w.actual, 40)}")
+        text += (f" wrong on input {one_line(w.input, 60)}: expected "
+                 f"{one_line(w.expected, 40)}, got {one_line(w.actual, 40)}")
     return text
 
 

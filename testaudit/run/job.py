@@ -21,6 +21,7 @@ import os
 import signal
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,9 @@ class _ChildPlan:
     first: int
     measure: bool
     traced_path: str  # a real file holding the task's source, for coverage.py
-    # The reference's lines that its suite executes, as the first child measured them: every
-    # later child skips the same mutants. None: unknown, so every mutant runs.
-    executed: frozenset[int] | None = None
+    # Mutant id -> why it is no_coverage, as the parent worked it out from the first child's
+    # coverage: every later child skips the same mutants (the first one works it out itself).
+    unreached: dict[str, str] = field(default_factory=dict)
     # A re-check child runs just these mutants, in this order, instead of mutants[first:].
     only: tuple[int, ...] | None = None
 
@@ -138,12 +139,12 @@ def _child_body(plan: _ChildPlan, send: Send) -> None:
         if measured is None:
             return
         namespace, executed = measured
+        unreached = coverage.unreached(plan.prepared.task.source, plan.mutants, executed)
     else:  # a replacement child: warm imports and caches the same way, untimed
         namespace = suites.run_suite(plan.prepared, plan.prepared.reference_code)[2]
-        executed = plan.executed
+        unreached = plan.unreached
         send("ready")
     order = plan.order()
-    unreached = coverage.unreached(plan.prepared.task.source, [plan.mutants[i] for i in order], executed)
     fingerprint = Fingerprint(modules_in(namespace))
     for index in order:
         mutant = plan.mutants[index]
@@ -200,8 +201,6 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
         try:
             runner.run()
         except Exception as exc:  # a bug of ours must not take the other tasks down
-            import traceback
-
             emit(JobFailed(task.task_id, f"internal error: {type(exc).__name__}: {exc}",
                            traceback.format_exc()))
         finally:
@@ -226,9 +225,9 @@ class _Runner:
     suspect: str | None = None  # a child broke the protocol: the whole task is re-run
     unreached: dict[str, str] = field(default_factory=dict)
 
-    def _fork(self, first: int, measure: bool, executed: frozenset[int] | None = None,
-              only: tuple[int, ...] | None = None) -> Child:
-        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path, executed, only)
+    def _fork(self, first: int, measure: bool, only: tuple[int, ...] | None = None) -> Child:
+        plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path,
+                          self.unreached, only)
         return fork(lambda send: _child_body(plan, send), self.settings, self.workdir, _FRAMES)
 
     def _coverage(self, child: Child) -> tuple[Child | None, frozenset[int] | None]:
@@ -241,13 +240,12 @@ class _Runner:
         if isinstance(frame, InternalError):
             self._internal(frame)
         child.stop()
-        return self._replacement(0, None), None
+        return self._replacement(0), None
 
-    def _replacement(self, first: int, executed: frozenset[int] | None,
-                     only: tuple[int, ...] | None = None) -> Child | None:
+    def _replacement(self, first: int, only: tuple[int, ...] | None = None) -> Child | None:
         """A fresh child for mutants[first:] (or just `only`), once it has warmed up; None if it
         cannot."""
-        child = self._fork(first, False, executed, only)
+        child = self._fork(first, False, only)
         if child.frames.read(self.settings.reference_timeout_s) == "ready":
             return child
         child.stop()
@@ -304,13 +302,13 @@ class _Runner:
             if index >= len(self.mutants):
                 break
             # A replacement child that cannot even rerun the reference: give up on the rest.
-            child = self._replacement(index, executed)
+            child = self._replacement(index)
             if child is None:
                 for held in self.held.values():
                     self.batch.add(dataclasses.replace(held, status=MutantStatus.ERROR,
                                                        detail="could not re-check it in a fresh sandbox"))
                 return
-        self._check(executed, budget * 2 if retry else budget)
+        self._check(budget * 2 if retry else budget)
 
     def _frame_error(self, frame: object, index: int) -> str | None:
         """What is wrong with a verdict frame for mutants[index], or None. Code in the child can
@@ -417,20 +415,20 @@ class _Runner:
     # pass cannot be trusted: every mutant of the task runs again, each in a child of its own.
     # Cost on HumanEval: one fork per task, and one more run of each survivor and sampled kill.
 
-    def _check(self, executed: frozenset[int] | None, budget: float) -> None:
+    def _check(self, budget: float) -> None:
         if self.suspect:
             self.held.clear()
-            self._rerun_alone(executed, budget, self.suspect)
+            self._rerun_alone(budget, self.suspect)
             return
         order = sorted({*self.held, *self._kill_sample()}, reverse=True)
-        for index, verdict, fresh in self._rerun(order, executed, budget):
+        for index, verdict, fresh in self._rerun(order, budget):
             expected = MutantStatus.SURVIVED if index in self.held else MutantStatus.KILLED
             if verdict.status is not expected and not fresh:
-                verdict = self._rerun([index], executed, budget)[0][1]
+                verdict = self._rerun([index], budget)[0][1]
             if index not in self.held:
                 if verdict.status is not MutantStatus.KILLED:
                     self.held.clear()
-                    self._rerun_alone(executed, budget, (
+                    self._rerun_alone(budget, (
                         f"{self.mutants[index].id} was claimed killed but is {verdict.status} when "
                         "it runs alone (a forged verdict?)"))
                     return
@@ -451,14 +449,13 @@ class _Runner:
             self.mutants[i].id.encode(), key=key, digest_size=8).digest())
         return {*self.last_kills, *ranked[:SAMPLED_KILLS]}
 
-    def _rerun(self, indices: list[int], executed: frozenset[int] | None, budget: float,
-               ) -> list[tuple[int, MutantResult, bool]]:
+    def _rerun(self, indices: list[int], budget: float) -> list[tuple[int, MutantResult, bool]]:
         """Run mutants[i] for i in indices in fresh children, in order: (index, verdict, fresh).
         A child ends at a timeout, a death or damage, and a fresh one goes on with the rest."""
         out: list[tuple[int, MutantResult, bool]] = []
         rest = list(indices)
         while rest:
-            child = self._replacement(rest[0], executed, tuple(rest))
+            child = self._replacement(rest[0], tuple(rest))
             if child is None:  # _replacement reported them as errors
                 return out + [(i, MutantResult(self.mutants[i].id, self.mutants[i].task_id,
                                                MutantStatus.ERROR,
@@ -497,14 +494,14 @@ class _Runner:
                                 "sandbox protocol error"), False
         return frame[1], not frame[2]
 
-    def _rerun_alone(self, executed: frozenset[int] | None, budget: float, why: str) -> None:
+    def _rerun_alone(self, budget: float, why: str) -> None:
         """Every mutant of the task again, each in a child of its own: the verdicts of the main
         pass are not to be trusted. Each verdict's detail says so."""
         note = f"re-run alone in a fresh sandbox: {why}"
         for index, mutant in enumerate(self.mutants):
             if mutant.id in self.unreached:
                 continue
-            (_, verdict, _), = self._rerun([index], executed, budget)
+            (_, verdict, _), = self._rerun([index], budget)
             self.batch.add(_noted(verdict, note))
 
 

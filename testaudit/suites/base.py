@@ -100,11 +100,7 @@ def describe_failure(prepared: PreparedTask, exc: BaseException) -> str:
     try:
         frames = traceback.extract_tb(exc.__traceback__)
         test_frames = [f for f in frames if f.filename == prepared.test_filename]
-        name = type(exc).__name__
-        try:
-            message = str(exc)
-        except BaseException:  # a hostile __str__
-            message = "<unprintable>"
+        name, message = describe_exception(exc)
         if isinstance(exc, AssertionError) and test_frames and frames[-1] is test_frames[-1]:
             line = test_frames[-1].lineno or 0
             text = prepared.test_lines[line - 1].strip() if 0 < line <= len(prepared.test_lines) else ""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from testaudit.records import SuiteKind
 from testaudit.suites.base import FunctionSuite, PreparedTask, SuiteFailure, broken_candidate
-from testaudit.text import one_line
+from testaudit.text import describe_exception, one_line
 
 
 class _FirstFailure(unittest.TestResult):
@@ -63,11 +63,7 @@ def _describe_test(prepared: PreparedTask, program: str) -> Callable[[object, tu
             line = test_frames[-1].lineno or 0
             shown = prepared.test_lines[line - 1].strip() if 0 < line <= len(prepared.test_lines) else ""
             where = f" (test line {line}: {shown})"
-        try:
-            message = str(exc)
-        except Exception:
-            message = "<unprintable>"
-        kind = type(exc).__name__
+        kind, message = describe_exception(exc)
         return one_line(f"{_test_name(test)}: {kind}: {message}{where}" if message
                       else f"{_test_name(test)}: {kind}{where}")
 

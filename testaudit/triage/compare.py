@@ -6,15 +6,16 @@ The functions here run inside sandbox children (sandbox/child.py): they call tas
 from __future__ import annotations
 
 import builtins
-import math
 import random
 import signal
 import time
 from dataclasses import dataclass, field
 
 from testaudit import suites
+from testaudit.config import power_of_two
 from testaudit.sandbox.child import CallTimeout, Send
 from testaudit.suites.base import TEXT_LIMIT, Comparison, Suite, entry_function, same
+from testaudit.text import clip
 from testaudit.triage.rules import Oracle, compile_oracle
 from testaudit.values import Input, fresh, is_plain
 
@@ -42,13 +43,9 @@ class Outcome:
         return describe_value(self.value) if self.kind == "value" else self.text
 
 
-def short(text: str, limit: int = TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def describe_value(value: object) -> str:
     try:
-        return short(repr(value))
+        return clip(repr(value), TEXT_LIMIT)
     except BaseException:  # a hostile or broken __repr__
         return f"<unrepresentable {type(value).__name__}>"
 
@@ -59,7 +56,7 @@ def describe_error(exc: BaseException) -> str:
     except BaseException:
         message = ""
     name = type(exc).__name__
-    return short(f"raises {name}: {message}" if message else f"raises {name}")
+    return clip(f"raises {name}: {message}" if message else f"raises {name}", TEXT_LIMIT)
 
 
 def reseed(source: str, seed: int) -> int | None:
@@ -175,7 +172,7 @@ def _counts(plan: DiffPlan) -> tuple[int, int]:
     the reference's median cost per call rounded up to a power of two (so that a few percent
     of timing noise between runs does not change the counts)."""
     costs = sorted(getattr(o, "seconds", 0.0) for o in plan.expected) or [0.0]
-    per_call = 2.0 ** math.ceil(math.log2(max(costs[len(costs) // 2], 2e-6)))
+    per_call = power_of_two(max(costs[len(costs) // 2], 2e-6))
     return max(20, int(plan.cpu_budget / per_call)), max(1, int(plan.after_found / per_call))
 
 

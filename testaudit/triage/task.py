@@ -17,7 +17,6 @@ suggested assertion) runs in a forked, hardened child (sandbox/child.py) under C
 
 from __future__ import annotations
 
-import math
 import random
 import tempfile
 import time
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from testaudit import suites
-from testaudit.config import ExecSettings
+from testaudit.config import ExecSettings, power_of_two
 from testaudit.records import (
     Candidate,
     CandidateResult,
@@ -154,7 +153,7 @@ def _max_tries(settings, per_call_cost: float) -> int:
     The count is what the CPU budget buys at two reference calls per try, with the median
     call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
     wobble by a few percent between runs; the rounded one moves only at a power of two."""
-    per_call = 2.0 ** math.ceil(math.log2(max(per_call_cost, 2e-6)))
+    per_call = power_of_two(max(per_call_cost, 2e-6))
     per_try = 2 * per_call + TRY_OVERHEAD_S
     return max(50, min(5 * settings.max_inputs, int(settings.seconds / per_try)))
 
