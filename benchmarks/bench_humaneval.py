@@ -1,6 +1,6 @@
 """Audit all of HumanEval and print the speed figures (never asserts a time: machines are noisy).
 
-    python benchmarks/bench_humaneval.py [--workers N] [--limit N]
+    python benchmarks/bench_humaneval.py [--workers N] [--limit N] [--no-isolation]
 
 Prints tasks, mutants, wall seconds, mutants per second, and the per-mutant overhead against the
 bare suite time measured in the same run (the reference's median suite time, taken in the
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from testaudit.config import RunConfig
+from testaudit.config import ExecSettings, RunConfig
 from testaudit.pipeline import run
 from testaudit.records import MutantStatus, TaskStatus
 from testaudit.text import percent
@@ -29,11 +29,14 @@ def main() -> None:
     parser.add_argument("--dataset", default="humaneval")
     parser.add_argument("--triage", action="store_true",
                         help="include survivor triage (timed separately; bench_triage.py details it)")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="sandboxes without namespaces (to measure what isolation costs)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         summary = run(RunConfig(dataset=args.dataset, limit=args.limit, workers=args.workers,
-                                out=Path(out), html=False, cache_dir=None, triage=args.triage))
+                                out=Path(out), html=False, cache_dir=None, triage=args.triage,
+                                settings=ExecSettings(isolate=not args.no_isolation)))
         wall = time.perf_counter() - started
     triage = summary.triage_seconds or 0.0
     wall -= triage  # the figures below are the audit's own: load, generate, run, store

@@ -106,6 +106,9 @@ _AUDIT_OPTIONS = [
                   show_default=True, help="...plus this many seconds (CPU time)."),
     click.option("--memory-cap", type=click.IntRange(min=64), default=1024, show_default=True,
                   help="Address-space cap per sandbox process, in MiB."),
+    click.option("--no-isolation", is_flag=True,
+                  help="Run sandboxes without Linux namespaces even where they are possible "
+                       "(tests that need the network or write outside their folder)."),
     click.option("--seed", type=int, default=0, show_default=True,
                   help="Seed for `random` before every suite run, and for set order."),
     click.option("--no-html", is_flag=True, help="Skip the HTML report and mutation-report.json."),
@@ -153,7 +156,8 @@ def _config(kw: dict):
 
     settings = ExecSettings(timeout_factor=kw["timeout_factor"],
                             timeout_constant_s=kw["timeout_constant"],
-                            memory_cap_bytes=kw["memory_cap"] << 20, seed=kw["seed"])
+                            memory_cap_bytes=kw["memory_cap"] << 20, seed=kw["seed"],
+                            isolate=not kw["no_isolation"])
     return RunConfig(dataset=kw["dataset"], format=kw["format_"], tasks=tuple(kw["tasks"]),
                      limit=kw["limit"], workers=kw["workers"], out=kw["out"], resume=kw["resume"],
                      operators=tuple(kw["operators"]), settings=settings, html=not kw["no_html"],

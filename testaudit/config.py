@@ -31,6 +31,9 @@ class ExecSettings:
     # it (a stopped or stuck worker: its job's mutants then go on as after a worker's death).
     # None: derived from the budgets (silence_bound). Not a verdict's budget: not in to_json.
     worker_deadline_s: float | None = None
+    # Namespaces for sandbox children where the kernel allows them (sandbox/isolate.py). They
+    # change no verdict of a task that stays in its folder: not in to_json either.
+    isolate: bool = True
 
     def budget(self, reference_seconds: float) -> float:
         """factor x the reference's suite time + constant, in CPU seconds.
@@ -58,6 +61,7 @@ class ExecSettings:
     def to_json(self) -> dict:
         material = asdict(self)
         del material["worker_deadline_s"]  # liveness, not verdicts: keeps cache and resume keys
+        del material["isolate"]
         return material
 
 

@@ -36,6 +36,7 @@ from testaudit.records import (
 )
 from testaudit.run.job import run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
+from testaudit.sandbox import isolate
 from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
 from testaudit.store.session import FILENAME as STORE_FILENAME
@@ -277,6 +278,15 @@ def make_executor(config: RunConfig) -> Executor:
     return PoolExecutor(config.settings, config.workers, run_job)
 
 
+def _isolation_notice(config: RunConfig, progress: Progress) -> None:
+    """Say once, before the first verdict, when sandboxes cannot be isolated here."""
+    isolate.protect_self()
+    status = isolate.status()
+    if config.settings.isolate and not status.isolated:
+        progress.notice(f"note: sandboxes share testaudit's user, network and file system here "
+                        f"({status.reason}); see docs/architecture.md, 'Containment'")
+
+
 def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     """Audit a dataset. Results stream into OUT/session.sqlite; OUT/results.json at the end."""
     started = time.perf_counter()
@@ -299,6 +309,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names))
         first = next(jobs, None)
         if first is not None:  # a fully cached or resumed run needs no workers
+            _isolation_notice(config, progress)
             progress.start(len(tasks))
             with make_executor(config) as executor:
                 for event in executor.run(_counted(itertools.chain([first], jobs), progress)):

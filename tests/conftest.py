@@ -37,3 +37,14 @@ def process_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def isolation_modes() -> list:
+    """pytest params for tests whose expectations differ with sandbox namespaces (root on Linux,
+    as in CI) and without them (ExecSettings(isolate=False), as for an unprivileged user)."""
+    from testaudit.sandbox import isolate
+
+    status = isolate.status()
+    return [pytest.param(False, id="shared"),
+            pytest.param(True, id="isolated", marks=pytest.mark.skipif(
+                not status.isolated, reason=f"no sandbox namespaces here: {status.reason}"))]

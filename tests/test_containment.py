@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, isolation_modes
 
 HERE = Path(__file__).resolve().parent
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("CONTAIN_CODE", str(REPO)), str(HERE)])}
@@ -129,22 +129,33 @@ def test_garbage_on_every_descriptor_while_looping_forever(garbage: str) -> None
     assert time.monotonic() - started < 30
 
 
-def test_a_mutant_that_stops_its_worker_is_an_error_and_the_rest_go_on() -> None:
+@pytest.mark.parametrize("isolate", isolation_modes())
+def test_a_mutant_that_stops_its_worker_is_an_error_and_the_rest_go_on(isolate: bool) -> None:
     started = time.monotonic()
-    results = run_pool([KILLED, STOP_PARENT, SURVIVED, KILLED], worker_deadline_s=3.0)
-    assert results[1] == ("error", "the mutant stopped the worker process that ran it"), results
-    assert [status for status, _ in results] == ["killed", "error", "survived", "killed"]
+    results = run_pool([KILLED, STOP_PARENT, SURVIVED, KILLED], worker_deadline_s=3.0, isolate=isolate)
+    if isolate:
+        # Its parent is its namespace's init, which ignores signals from inside: the worker is
+        # out of reach, and the mutant (which returns x + 1) survives.
+        assert results[1] == ("survived", None), results
+        assert [status for status, _ in results] == ["killed", "survived", "survived", "killed"]
+    else:
+        assert results[1] == ("error", "the mutant stopped the worker process that ran it"), results
+        assert [status for status, _ in results] == ["killed", "error", "survived", "killed"]
     assert time.monotonic() - started < 45
 
 
-def test_signals_to_the_parent_and_to_the_own_group_do_not_stop_the_audit() -> None:
+@pytest.mark.parametrize("isolate", isolation_modes())
+def test_signals_to_the_parent_and_to_the_own_group_do_not_stop_the_audit(isolate: bool) -> None:
     hostile = [TERM_PARENT, INT_PARENT, INT_PARENT_GROUP, TERM_PARENT_GROUP, INT_OWN_GROUP, TERM_OWN_GROUP]
-    results = run_pool([KILLED, *hostile, SURVIVED])
+    results = run_pool([KILLED, *hostile, SURVIVED], isolate=isolate)
     statuses = [status for status, _ in results]
     # The worker ignores SIGTERM and SIGINT; its group is its own. The child's own group is
     # the child alone: SIGINT is ignored there (as it was), SIGTERM kills it (a kill verdict).
-    assert statuses == ["killed", "survived", "survived", "survived", "survived", "survived",
-                        "killed", "survived"], results
+    # Isolated, the parent is the namespace's init (it ignores both), and the parent's group
+    # as the child sees it is the child's own: SIGTERM to it is a kill, as to the own group.
+    expected = ["killed", "survived", "survived", "survived", "killed" if isolate else "survived",
+                "survived", "killed", "survived"]
+    assert statuses == expected, results
     assert "SIGTERM" in results[6][1]
 
 
@@ -190,8 +201,7 @@ def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
                "os.kill(os.getppid(), signal.SIGTERM)\n"
                "os.kill(os.getppid(), signal.SIGINT)\n"
                "os.killpg(0, signal.SIGINT)\n"
-               "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)\n"
-               "os.killpg(os.getpgid(os.getppid()), signal.SIGTERM)\n")
+               "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)\n")
     tasks = [
         # The solution starts processes: every reference and mutant run does.
         {"task_id": "hostile/spawn_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
@@ -332,3 +342,137 @@ def test_the_reference_is_timed_without_a_cpu_limit_armed() -> None:
 
     _, reference = run_serial(make_task(), ["x + 2"])
     assert reference.passed and reference.suite_seconds > 0
+
+
+# --- a whole hostile audit: what it leaves behind ---------------------------------------------
+
+def _reach_everything(marker: str, outside: Path) -> str:
+    """Statements that try every way out of the sandbox: testaudit's terminal through /proc,
+    files at absolute paths and after chdir, the network, and processes."""
+    return (
+        "import glob, os, socket, sys\n"
+        f"marker = {marker!r}\n"
+        "print(marker)\n"
+        "sys.__stderr__.write(marker)\n"
+        "for fd in glob.glob('/proc/[0-9]*/fd/[12]'):\n"
+        "    pid = fd.split('/')[2]\n"
+        "    try:\n"
+        "        cmdline = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
+        "        if b'testaudit' in cmdline or b'multiprocess' in cmdline:\n"
+        "            with open(fd, 'w') as out:\n"
+        "                out.write(marker)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"for target in ({str(outside)!r}, '/tmp/' + marker, os.path.expanduser('~/' + marker)):\n"
+        "    try:\n"
+        "        open(target, 'w').write(marker)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "try:\n"
+        "    os.chdir('/tmp')\n"
+        "    open(marker + '.relative', 'w').write(marker)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=0.2).close()\n"
+        "    open(marker + '.net', 'w').write('reached')\n"
+        "except OSError:\n"
+        "    pass\n"
+    ) + _spawner(marker)
+
+
+def test_a_hostile_audit_leaves_nothing_outside_its_out_folder_and_cache(tmp_path: Path) -> None:
+    from testaudit.sandbox import isolate
+
+    if not isolate.status().isolated:
+        pytest.skip(f"needs sandbox namespaces: {isolate.status().reason}")
+    marker = f"ta-mark-{uuid.uuid4().hex[:12]}"
+    outside = tmp_path / "outside.txt"
+    hostile = _reach_everything(marker, outside)
+    tasks = [
+        {"task_id": "hostile/everything_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
+         "canonical_solution": f"    exec({hostile!r})\n    return a + b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
+         "entry_point": "add"},
+        {"task_id": "hostile/everything_in_test", "prompt": "def sub(a, b):\n    \"\"\"a - b\"\"\"\n",
+         "canonical_solution": "    return a - b\n",
+         "test": (f"def check(candidate):\n    exec({hostile!r})\n"
+                  "    assert candidate(3, 2) == 1\n    assert candidate(0, 2) == -2\n"),
+         "entry_point": "sub"},
+    ]
+    dataset = tmp_path / "hostile.jsonl"
+    dataset.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    before = set(os.listdir(tmp_path))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "testaudit", "audit", str(dataset), "--workers", "2",
+             "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, env={**ENV, "TMPDIR": str(temp)}, cwd=tmp_path,
+            timeout=240, start_new_session=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        data = json.loads((tmp_path / "out" / "results.json").read_text())
+        for task in data["tasks"]:
+            statuses = {m["status"] for m in task["mutants"]}
+            assert "killed" in statuses and "error" not in statuses, (task["task_id"], statuses)
+        # Nothing on the terminal but testaudit's own words; no file where it does not write.
+        assert marker not in proc.stdout and marker not in proc.stderr
+        assert "note: sandboxes share" not in proc.stderr
+        assert set(os.listdir(tmp_path)) == before | {"out", "cache"}
+        assert not outside.exists() and not Path("/tmp", marker).exists()
+        assert not Path(os.path.expanduser("~"), marker).exists()
+        assert os.listdir(temp) == [], "temporary folders outlived the audit"
+        for folder in (tmp_path / "out", tmp_path / "cache"):
+            leaked = [p for p in folder.rglob("*") if marker in p.name]
+            assert leaked == [], leaked
+        time.sleep(0.5)
+        assert _marked(marker) == [], "processes a task started outlived the audit"
+    finally:
+        for line in _marked(marker):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        for path in (outside, Path("/tmp", marker), Path(os.path.expanduser("~"), marker)):
+            path.unlink(missing_ok=True)
+
+
+def test_scratch_folders_of_dead_owners_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    from testaudit.sandbox import scratch
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    mine, gone, forged = (tmp_path / f"{scratch.PREFIX}{name}" for name in ("mine", "gone", "forged"))
+    for folder in (mine, gone, forged):
+        (folder / "work").mkdir(parents=True)
+    (mine / scratch.OWNER).write_text(f"{os.getpid()} {scratch._start_time(os.getpid())}\n")
+    (gone / scratch.OWNER).write_text(f"{dead.pid} 1\n")
+    # Our pid with another start time: a reused pid, not this process.
+    (forged / scratch.OWNER).write_text(f"{os.getpid()} 1\n")
+    assert scratch.sweep(str(tmp_path)) == 2
+    assert mine.exists() and not gone.exists() and not forged.exists()
+
+
+def test_a_killed_audit_leaves_temporary_folders_only_until_the_next_run(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "testaudit", "audit", "humaneval", "--tasks", "HumanEval/3*",
+            "--workers", "2", "--no-html", "--no-cache", "--no-triage", "--out", str(out)]
+    env = {**ENV, "TMPDIR": str(temp)}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _stored(out) < 5 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the audit finished before it could be killed"
+        left = os.listdir(temp)
+        os.killpg(proc.pid, signal.SIGKILL)  # testaudit and its workers, with no chance to clean
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert any(name.startswith("testaudit-pool-") for name in left), left
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                             timeout=180, start_new_session=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert os.listdir(temp) == []

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES
+from conftest import FIXTURES, isolation_modes
 
 from testaudit.cli import cli
-from testaudit.config import RunConfig
+from testaudit.config import ExecSettings, RunConfig
 from testaudit.pipeline import run
 from testaudit.records import AuditSummary, CandidateResult, CandidateVerdict
 
@@ -114,16 +114,22 @@ def test_a_damaged_samples_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert f"{bad}:2: a sample needs string fields 'task_id' and 'completion'" in result.output
 
 
-def test_a_sample_that_kills_its_worker_costs_only_its_own_task(tmp_path: Path) -> None:
+@pytest.mark.parametrize("isolate", isolation_modes())
+def test_a_sample_that_kills_its_worker_costs_only_its_own_task(tmp_path: Path, isolate: bool) -> None:
     hostile = tmp_path / "hostile.jsonl"
     rows = [{"task_id": "HumanEval/35",
              "completion": "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n"},
             {"task_id": "HumanEval/52", "completion": "    return all(e < t for e in l[1:])\n"}]
     hostile.write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = run(RunConfig(dataset="humaneval", tasks=("HumanEval/35", "HumanEval/52"), workers=2,
-                            out=tmp_path / "out", html=False, cache_dir=None, candidates=hostile))
+                            out=tmp_path / "out", html=False, cache_dir=None, candidates=hostile,
+                            settings=ExecSettings(isolate=isolate)))
     found = judged(summary)
     assert found[2].verdict is WRONG
-    assert found[1].verdict is CandidateVerdict.ERROR and "worker process died" in found[1].detail
     by_id = {a.task.task_id: a for a in summary.tasks}
-    assert "worker process died" in by_id["HumanEval/35"].message
+    if isolate:  # its parent is its namespace's init: the worker is out of reach; it returns None
+        assert found[1].verdict is CandidateVerdict.FAILS, found[1]
+        assert "worker process died" not in (by_id["HumanEval/35"].message or "")
+    else:
+        assert found[1].verdict is CandidateVerdict.ERROR and "worker process died" in found[1].detail
+        assert "worker process died" in by_id["HumanEval/35"].message

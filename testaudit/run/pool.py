@@ -32,7 +32,7 @@ from testaudit.records import (
     ResultBatch,
     TaskJob,
 )
-from testaudit.sandbox import reaper
+from testaudit.sandbox import isolate, reaper, scratch
 from testaudit.sandbox.child import die_with_parent
 
 Emit = Callable[[Event], None]
@@ -48,9 +48,17 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def worker_main(conn, settings: ExecSettings, handler: Handler) -> None:
-    """A worker: receive a job, run it, stream its events back; until told to stop."""
+def worker_main(conn, settings: ExecSettings, handler: Handler, scratch_dir: str | None = None) -> None:
+    """A worker: receive a job, run it, stream its events back; until told to stop.
+
+    `scratch_dir`: the pool's scratch folder, where every temporary folder of ours goes.
+    """
     die_with_parent()
+    isolate.protect_self()  # our /proc/<pid>/fd (the audit's stderr) out of task code's reach
+    if scratch_dir is not None:
+        import tempfile
+
+        tempfile.tempdir = scratch_dir
     # The parent stops us itself (a message, else SIGKILL): a signal from task code (its
     # parent's pid, its parent's group) must not end a worker mid-job. We were spawned with
     # both blocked (PoolExecutor._start): ignore them, then unblock, so a pending one is dropped.
@@ -156,6 +164,7 @@ class PoolExecutor:
         self.context = multiprocess.get_context("spawn")
         self.workers: list[_Worker] = []
         self.source: Iterator | None = None  # jobs not yet planned
+        self.scratch: str | None = None  # the workers' temporary folders: see sandbox/scratch.py
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -166,7 +175,7 @@ class PoolExecutor:
         resource_tracker.ensure_running()
         with hash_seed(str(self.settings.seed)), signals_deferred():
             process = self.context.Process(
-                target=worker_main, args=(child, self.settings, self.handler), daemon=True
+                target=worker_main, args=(child, self.settings, self.handler, self.scratch), daemon=True
             )
             process.start()
         child.close()
@@ -175,6 +184,7 @@ class PoolExecutor:
     def __enter__(self) -> PoolExecutor:
         # Set early so that __exit__ can clean up even if a later start fails.
         self.workers = []
+        self.scratch = scratch.make()
         try:
             for _ in range(self.size):
                 self.workers.append(self._start())
@@ -196,6 +206,9 @@ class PoolExecutor:
                 worker.process.join(timeout=2)
             worker.conn.close()
         self.workers = []
+        if self.scratch is not None:  # what killed workers' jobs left behind goes with it
+            scratch.remove(self.scratch)
+            self.scratch = None
 
     def run(self, jobs: Iterable[Any]) -> Iterator[Event]:
         """Run jobs, pulled lazily: while workers are busy, the next jobs are planned ahead."""

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from testaudit.config import WALL_FACTOR, ExecSettings
+from testaudit.sandbox import isolate
 
 _HEADER = struct.Struct("!I")
 # A frame longer than this is garbage, not a frame: verdicts and tracebacks are small.
@@ -47,6 +48,18 @@ _SIGKILL = int(signal.SIGKILL)
 
 Send = Callable[[object], None]
 Body = Callable[[Send], None]
+
+
+@dataclass(frozen=True)
+class Started:
+    """An isolated child's first frame, sent before any task code runs: the pid (as the worker
+    sees it) of the process that runs the body, whose CPU time the budgets are counted in."""
+
+    pid: int
+
+
+_STARTED = frozenset({("testaudit.sandbox.child", "Started")})
+START_SECONDS = 30.0  # wall-clock bound on setting up an isolated child (it runs no task code)
 
 
 class CallTimeout(BaseException):
@@ -185,6 +198,7 @@ class Frames:
         # the caller sets it: while a CPU limit is armed, Linux reads CLOCK_PROCESS_CPUTIME_ID
         # at tick granularity (10 us suites time as 0), so the reference is timed without one.
         self.backstop = False
+        self.pending: object | None = None  # a frame read early (while adopting), returned first
 
     def _garbage(self) -> object:
         self.broken = True
@@ -226,6 +240,9 @@ class Frames:
         return cpu is None or cpu - self.cpu >= budget
 
     def read(self, budget: float) -> object:
+        if self.pending is not None:
+            frame, self.pending = self.pending, None
+            return frame
         if self.broken:
             return self.GARBAGE
         started = time.monotonic()
@@ -253,6 +270,10 @@ class Frames:
 
 @dataclass
 class Child:
+    """A sandbox child. `pid` is the process the worker forked, the leader of the child's group
+    (waited for, killed as a group); when isolated, the body runs in a descendant of it in a PID
+    namespace of its own, `frames.pid`, whose CPU time budgets count (see isolate.py)."""
+
     pid: int
     frames: Frames
 
@@ -265,9 +286,9 @@ class Child:
         if self.status is None:
             # The group first: the child's own (setsid) group holds what it started. Before
             # its setsid the group does not exist yet, and the child alone is killed.
-            for kill in (os.killpg, os.kill):
+            for kill, pid in ((os.killpg, self.pid), (os.kill, self.pid), (os.kill, self.frames.pid)):
                 try:
-                    kill(self.pid, signal.SIGKILL)
+                    kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             self.status = os.waitpid(self.pid, 0)[1]
@@ -291,20 +312,23 @@ def _check_pid(pid: int) -> None:
 
 
 def fork(body: Body, settings: ExecSettings, workdir: str,
-         accepts: frozenset[tuple[str, str]] = frozenset()) -> Child:
+         accepts: frozenset[tuple[str, str]] = frozenset(), expose: tuple[str, ...] = ()) -> Child:
     """Fork a hardened child that runs body(send) and exits; the parent reads its frames.
 
     `accepts`: the (module, class) names of the caller's own frame records, besides
     FRAME_CLASSES; a frame that names any other class is garbage (the child is killed).
+    `expose`: folders the body reads (a task's source files) that an isolated child sees
+    read-only; its `workdir` is the one folder it may write.
 
     A body that raises (a bug of ours: task code runs under its own guards) sends a last
     InternalError frame with the traceback, so that the parent can report it as such.
     """
+    isolated = settings.isolate and isolate.status().isolated
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         try:
-            _child_main(body, settings, workdir, read_fd, write_fd)
+            _child_main(body, settings, workdir, read_fd, write_fd, expose if isolated else None)
         finally:
             # Through references taken at import: task code may have replaced os._exit.
             try:
@@ -314,11 +338,36 @@ def fork(body: Body, settings: ExecSettings, workdir: str,
     if pid < 0:  # pragma: no cover - os.fork raises instead
         raise OSError("fork failed")
     os.close(write_fd)
-    return Child(pid, Frames(read_fd, pid, accepts))
+    child = Child(pid, Frames(read_fd, pid, accepts))
+    if isolated:
+        _adopt(child)
+    return child
 
 
-def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, write_fd: int) -> None:
-    """The forked child's life; it never raises (the caller then exits)."""
+def _adopt(child: Child) -> None:
+    """Read an isolated child's Started frame: from then on its budgets count the body's process.
+    Anything else (an InternalError from a failed set-up, the pipe closing) is kept as the
+    child's first frame, so that the caller sees it where it reads the first frame."""
+    frames = child.frames
+    allowed = frames.allowed
+    frames.allowed = allowed | _STARTED  # only here: later, a Started frame is garbage
+    try:
+        frame = frames.read(START_SECONDS)
+    finally:
+        frames.allowed = allowed
+    if isinstance(frame, Started) and frame.pid > 0:
+        frames.pid = frame.pid
+    elif isinstance(frame, InternalError):
+        frames.pending = frame
+    else:
+        child.stop()
+        frames.pending = InternalError("sandbox set-up failed: the isolated child sent no pid\n")
+
+
+def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, write_fd: int,
+                expose: tuple[str, ...] | None) -> None:
+    """The forked child's life; it never raises (the caller then exits). `expose`: None when
+    not isolated, else the folders an isolated child sees read-only."""
     try:
         # A session and process group of its own: killed as a group, and a mutant that signals
         # its own group (or Ctrl-C on the terminal) reaches neither the worker nor testaudit.
@@ -330,6 +379,8 @@ def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, 
         # the session database... are none of the task code's business.
         os.closerange(3, write_fd)
         os.closerange(write_fd + 1, 1 << 16)
+        if expose is not None:
+            _isolated(workdir, write_fd, expose)  # returns only in the process that runs the body
         harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
         arm_alarm()
         body(lambda obj: send_frame(write_fd, obj))
@@ -338,6 +389,71 @@ def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, 
             send_frame(write_fd, InternalError(traceback.format_exc()))
         except BaseException:
             pass
+
+
+def _isolated(workdir: str, write_fd: int, expose: tuple[str, ...]) -> None:
+    """Three processes: this one (outside, the group leader the worker waits for), PID 1 of
+    the new PID namespace (an init that reaps what the task orphans: signals from inside its
+    namespace cannot end it), and the process that runs the body, which returns from here.
+
+    The body must not be PID 1: the kernel drops signals that PID 1 sends itself, so a task's
+    os.kill(os.getpid(), ...) would not end it as it does under the benchmark's harness.
+    """
+    isolate.unshare()
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init != 0:  # outside: wait for the namespace's init, then die as its task died
+        # write_fd stays open until we die, so that the worker's EOF means "ended as the task
+        # ended", not "the task's process is gone, its status not yet mirrored".
+        os.close(status_w)
+        _mirror(_wait_for(init), status_r)
+    os.close(status_r)
+    runner = os.fork()
+    if runner != 0:  # PID 1: reap everything until the runner ends; report how it ended
+        die_with_parent()  # not inherited across fork: each of the three asks for it
+        os.close(write_fd)
+        status = _wait_for(runner)
+        os.write(status_w, struct.pack("!i", status))
+        _EXIT(0)
+    os.close(status_w)
+    die_with_parent()
+    # /proc is still the host's here, so /proc/self names this process as the worker sees it.
+    send_frame(write_fd, Started(int(os.readlink("/proc/self"))))
+    isolate.enter(workdir, expose)
+
+
+def _wait_for(pid: int) -> int:
+    """Wait until `pid` ends, reaping any other child meanwhile; its wait status."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            _EXIT(70)
+        if done == pid:
+            return status
+
+
+def _mirror(status: int, status_r: int) -> None:
+    """End this process as the task's process ended: by the same signal, or with the same code.
+    The runner's status comes from the init over `status_r`; without it, the init's own."""
+    try:
+        data = os.read(status_r, 4)
+        if len(data) == 4:
+            status = struct.unpack("!i", data)[0]
+    except OSError:
+        pass
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        _KILL(_GETPID(), sig)
+        _KILL(_GETPID(), _SIGKILL)
+    _EXIT(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
 def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]:
