@@ -134,7 +134,9 @@ def _run(replacements: list[str], task=None):
 # Damage the fingerprint cannot see (the suite registry's contents): every later mutant passes.
 UNSEEN = ("(__import__('sys').modules['testaudit.suites'].KINDS.__setitem__("
           "__import__('testaudit.records', fromlist=['SuiteKind']).SuiteKind.CHECK, "
-          "type('S', (), {'run': lambda *a: None, 'has_entry_function': False})()), x + 1)[1]")
+          "type('S', (), {'run': lambda *a: None, 'has_entry_function': False, 'namespace': lambda *a: {}, "
+          "'harness': __import__('testaudit.suites.base', fromlist=['HUMAN_EVAL']).HUMAN_EVAL})()), "
+          "x + 1)[1]")
 
 
 def test_a_survivor_after_unseen_damage_is_re_run_in_a_fresh_child() -> None:

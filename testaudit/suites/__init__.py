@@ -22,7 +22,7 @@ from testaudit.suites.base import (
     SuiteFailure,
     compile_program,
     describe_failure,
-    fresh_namespace,
+    harness_io,
     prepare,
 )
 
@@ -46,15 +46,18 @@ def suite_for(task: Task) -> Suite:
 def run_suite(
     prepared: PreparedTask, program: types.CodeType, broken: bool = False
 ) -> tuple[bool, str | None, dict]:
-    """Run the suite against a program in a fresh namespace: (passed, failure, namespace).
+    """Run the suite against a program in a fresh namespace, with the streams and builtins the
+    benchmark's own evaluator gives it: (passed, failure, namespace).
 
     `broken` swaps the entry point for a function that always raises, to check that the
     suite calls it at all.
     """
-    namespace = fresh_namespace()
+    suite = suite_for(prepared.task)
+    namespace = suite.namespace()  # the evaluator's: `__name__`, builtins (Suite.harness)
     random.seed(prepared.seed)  # checks that draw random inputs see the same ones every run
     try:
-        suite_for(prepared.task).run(prepared, program, namespace, broken)
+        with harness_io(suite.harness):
+            suite.run(prepared, program, namespace, broken)
     except SuiteFailure as exc:
         return False, str(exc), namespace
     except BaseException as exc:  # SystemExit, KeyboardInterrupt... all mean "did not pass"

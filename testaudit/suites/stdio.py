@@ -19,6 +19,7 @@ from testaudit.suites.base import (
     MAX_LENGTH,
     TEXT_LIMIT,
     Comparison,
+    Harness,
     PreparedTask,
     Probe,
     Result,
@@ -26,9 +27,15 @@ from testaudit.suites.base import (
     exception_text,
     fresh_namespace,
     value_text,
+    wall_limit,
 )
 from testaudit.text import clip, one_line
 from testaudit.values import Bounds, Input, Mutator, harvest
+
+# A judge runs the program as a script (`__name__ == "__main__"`), its stdin the case's input;
+# APPS's testing_util gives each case 4 s. The streams are the suite's own (run_with_stdin).
+HARNESS = Harness("a judge: python3 program.py < input", "__main__", swallow_io=False, disabled=())
+CASE_LIMIT_S = 4.0
 
 
 class _Sink(io.BytesIO):
@@ -133,9 +140,13 @@ def run_stdio(prepared: PreparedTask, program: types.CodeType, namespace: dict, 
     scope = namespace
     try:
         for number, (given, want) in enumerate(cases(prepared.task), start=1):
-            scope = fresh_namespace()  # every case is a fresh run of the program
+            scope = fresh_namespace(HARNESS)  # every case is a fresh run of the program
             random.seed(prepared.seed)
-            got = _run_program(code, scope, given, number)
+            if prepared.sample:  # a model sample: the judge's limit per case
+                with wall_limit(CASE_LIMIT_S):
+                    got = _run_program(code, scope, given, number)
+            else:
+                got = _run_program(code, scope, given, number)
             if not same_output(got, want):
                 raise SuiteFailure(one_line(f"test {number}: expected {value_text(want)}, "
                                             f"got {value_text(got)}"))
@@ -167,7 +178,7 @@ def stdin_program(code: types.CodeType) -> Callable[[str], str]:
     """A stdin/stdout program as a function: stdin text -> stdout text, a fresh run each call."""
 
     def run(given: str) -> str:
-        return run_with_stdin(code, fresh_namespace(), given)
+        return run_with_stdin(code, fresh_namespace(HARNESS), given)
 
     return run
 
@@ -183,6 +194,13 @@ class StdioSuite:
 
     kind = SuiteKind.STDIO
     has_entry_function = False
+    harness = HARNESS
+
+    def namespace(self) -> dict:
+        return fresh_namespace(HARNESS)
+
+    def sample_limit(self, prepared: PreparedTask) -> float:
+        return CASE_LIMIT_S * len(cases(prepared.task)) + 1.0
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         run_stdio(prepared, program, namespace, broken)

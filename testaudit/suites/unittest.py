@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import os
 import sys
 import traceback
@@ -11,8 +10,20 @@ import unittest
 from collections.abc import Callable
 
 from testaudit.records import SuiteKind
-from testaudit.suites.base import FunctionSuite, PreparedTask, SuiteFailure, broken_candidate
+from testaudit.suites.base import (
+    FunctionSuite,
+    Harness,
+    PreparedTask,
+    SuiteFailure,
+    broken_candidate,
+    harness_builtins,
+)
 from testaudit.text import describe_exception, one_line
+
+# bigcodebench 0.2.5, eval.untrusted_check: a module named __test__, swallow_io, exit/quit None,
+# and TestCases run under time_limit(max(TIMEOUT_LIMIT 240, gt_time_limit) + 1).
+HARNESS = Harness("bigcodebench untrusted_check", "__test__", disabled=("exit", "quit"),
+                  sample_limit_s=241.0)
 
 
 class _FirstFailure(unittest.TestResult):
@@ -85,7 +96,7 @@ def run_unittest(prepared: PreparedTask, program: types.CodeType, namespace: dic
     module = types.ModuleType("__test__")
     scope = module.__dict__
     # What BigCodeBench's unsafe_execute puts in the module before running the code.
-    scope.update({"__builtins__": builtins, "__file__": "__test__.py", "__package__": None,
+    scope.update({"__builtins__": harness_builtins(HARNESS), "__file__": "__test__.py", "__package__": None,
                   "__doc__": None, "sys": sys, "os": os, "environ": os.environ})
     saved = sys.modules.get("__test__")
     sys.modules["__test__"] = module  # for tests that patch('__test__.name')
@@ -112,6 +123,7 @@ def run_unittest(prepared: PreparedTask, program: types.CodeType, namespace: dic
 
 class UnittestSuite(FunctionSuite):
     kind = SuiteKind.UNITTEST
+    harness = HARNESS
     style = "unittest"  # suggested tests are TestCase assertions: self.assertEqual(...)
 
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:

