@@ -152,10 +152,13 @@ def test_signals_to_the_parent_and_to_the_own_group_do_not_stop_the_audit(isolat
     # The worker ignores SIGTERM and SIGINT; its group is its own. The child's own group is
     # the child alone: SIGINT is ignored there (as it was), SIGTERM kills it (a kill verdict).
     # Isolated, the parent is the namespace's init (it ignores both), and the parent's group
-    # as the child sees it is the child's own: SIGTERM to it is a kill, as to the own group.
-    expected = ["killed", "survived", "survived", "survived", "killed" if isolate else "survived",
-                "survived", "killed", "survived"]
+    # as the child sees it is pid 1: killpg(1) means kill(-1), "every process I may signal",
+    # and there is none (the init is exempt), so the call raises: the mutant is killed by it.
+    expected = ["killed", "survived", "survived", "killed" if isolate else "survived",
+                "killed" if isolate else "survived", "survived", "killed", "survived"]
     assert statuses == expected, results
+    if isolate:
+        assert "ProcessLookupError" in results[3][1] and "ProcessLookupError" in results[4][1]
     assert "SIGTERM" in results[6][1]
 
 
@@ -197,11 +200,13 @@ def _marked(marker: str) -> list[str]:
 
 def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
     spawn = _spawner(marker)
-    signals = ("import os, signal\n"
-               "os.kill(os.getppid(), signal.SIGTERM)\n"
-               "os.kill(os.getppid(), signal.SIGINT)\n"
-               "os.killpg(0, signal.SIGINT)\n"
-               "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)\n")
+    # Each call may fail (isolated, the parent's group as the child sees it is pid 1, and
+    # killpg(1) means "every process": none it may signal): the task goes on either way.
+    signals = "import os, signal\n" + "".join(
+        f"try:\n    {call}\nexcept OSError:\n    pass\n" for call in (
+            "os.kill(os.getppid(), signal.SIGTERM)", "os.kill(os.getppid(), signal.SIGINT)",
+            "os.killpg(0, signal.SIGINT)", "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)",
+            "os.killpg(os.getpgid(os.getppid()), signal.SIGTERM)"))
     tasks = [
         # The solution starts processes: every reference and mutant run does.
         {"task_id": "hostile/spawn_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
@@ -328,7 +333,7 @@ def test_the_cpu_backstop_ends_a_runaway_child_the_parent_stopped_watching(tmp_p
         "assert child.frames.read(10) == 'go'\n"
         "child.frames.backstop = True\n"
         "assert child.frames.read(0.01) is Frames.TIMEOUT  # and the parent looks away\n"
-        "status = os.waitpid(child.pid, 0)[1]\n"
+        "status = child.reap()  # the wait status of the process that ran the body\n"
         "print(signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,

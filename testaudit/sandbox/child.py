@@ -279,6 +279,26 @@ class Child:
 
     status: int | None = None
     closed: bool = False
+    # Isolated: where the namespace's init writes the wait status of the process that ran the
+    # body (the init's own status says only how the init ended).
+    status_fd: int = -1
+
+    def _wait(self) -> int:
+        if self.status_fd >= 0:
+            # The init writes the runner's status, then exits. Its exit tears down a mount
+            # namespace, which waits for an RCU grace period (~10 ms of wall time): with the
+            # status in hand, it is reaped later (_reap_deferred), not waited for here.
+            try:
+                data = os.read(self.status_fd, 4)
+            except OSError:
+                data = b""
+            os.close(self.status_fd)
+            self.status_fd = -1
+            if len(data) == 4:
+                if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+                    _UNREAPED.append(self.pid)
+                return struct.unpack("!i", data)[0]
+        return os.waitpid(self.pid, 0)[1]
 
     def stop(self) -> int:
         """Kill (if still running) with its process group, and reap, once; returns the wait status."""
@@ -291,7 +311,7 @@ class Child:
                     kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            self.status = os.waitpid(self.pid, 0)[1]
+            self.status = self._wait()
         if not self.closed:
             os.close(self.frames.fd)
             self.closed = True
@@ -301,8 +321,21 @@ class Child:
         """Wait for a child whose pipe closed: it exited, or the task code killed it."""
         _check_pid(self.pid)
         if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
+            self.status = self._wait()
         return self.status
+
+
+_UNREAPED: list[int] = []  # inits whose status is known, still exiting: reaped at the next fork
+
+
+def _reap_deferred() -> None:
+    for pid in list(_UNREAPED):
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0]
+        except ChildProcessError:  # reaped by someone else (the worker's orphan sweep)
+            done = pid
+        if done:
+            _UNREAPED.remove(pid)
 
 
 def _check_pid(pid: int) -> None:
@@ -324,11 +357,21 @@ def fork(body: Body, settings: ExecSettings, workdir: str,
     InternalError frame with the traceback, so that the parent can report it as such.
     """
     isolated = settings.isolate and isolate.status().isolated
+    _reap_deferred()
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    status_r, status_w = os.pipe() if isolated else (-1, -1)
+    network = isolate.sandbox_network() if isolated else -1
+    if isolated:
+        isolate.fork_into_new_pid_namespace(True)
+    try:
+        pid = os.fork()
+    finally:
+        if isolated and os.getpid() != 1:  # in the worker (the child is PID 1 of the new one)
+            isolate.fork_into_new_pid_namespace(False)
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         try:
-            _child_main(body, settings, workdir, read_fd, write_fd, expose if isolated else None)
+            _child_main(body, settings, workdir, read_fd, write_fd, expose if isolated else None,
+                        status_w, network)
         finally:
             # Through references taken at import: task code may have replaced os._exit.
             try:
@@ -338,7 +381,9 @@ def fork(body: Body, settings: ExecSettings, workdir: str,
     if pid < 0:  # pragma: no cover - os.fork raises instead
         raise OSError("fork failed")
     os.close(write_fd)
-    child = Child(pid, Frames(read_fd, pid, accepts))
+    if isolated:
+        os.close(status_w)
+    child = Child(pid, Frames(read_fd, pid, accepts), status_fd=status_r)
     if isolated:
         _adopt(child)
     return child
@@ -365,9 +410,10 @@ def _adopt(child: Child) -> None:
 
 
 def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, write_fd: int,
-                expose: tuple[str, ...] | None) -> None:
+                expose: tuple[str, ...] | None, status_w: int = -1, network: int = -1) -> None:
     """The forked child's life; it never raises (the caller then exits). `expose`: None when
-    not isolated, else the folders an isolated child sees read-only."""
+    not isolated, else the folders an isolated child sees read-only; `status_w`: isolated, where
+    the init reports how the body's process ended."""
     try:
         # A session and process group of its own: killed as a group, and a mutant that signals
         # its own group (or Ctrl-C on the terminal) reaches neither the worker nor testaudit.
@@ -377,10 +423,11 @@ def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, 
         die_with_parent()
         # Drop every inherited descriptor but our pipe: the worker's channel to the parent,
         # the session database... are none of the task code's business.
-        os.closerange(3, write_fd)
-        os.closerange(write_fd + 1, 1 << 16)
+        keep = sorted({write_fd, status_w, network} - {-1})
+        for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+            os.closerange(low + 1, high)
         if expose is not None:
-            _isolated(workdir, write_fd, expose)  # returns only in the process that runs the body
+            _isolated(workdir, write_fd, status_w, network, expose)  # returns only in the body's
         harden(settings.memory_cap_bytes, settings.file_cap_bytes, workdir)
         arm_alarm()
         body(lambda obj: send_frame(write_fd, obj))
@@ -391,32 +438,26 @@ def _child_main(body: Body, settings: ExecSettings, workdir: str, read_fd: int, 
             pass
 
 
-def _isolated(workdir: str, write_fd: int, expose: tuple[str, ...]) -> None:
-    """Three processes: this one (outside, the group leader the worker waits for), PID 1 of
-    the new PID namespace (an init that reaps what the task orphans: signals from inside its
-    namespace cannot end it), and the process that runs the body, which returns from here.
+def _isolated(workdir: str, write_fd: int, status_w: int, network: int, expose: tuple[str, ...]) -> None:
+    """Two processes: this one, PID 1 of its own PID namespace (an init that reaps what the
+    task orphans: signals from inside its namespace cannot end it), and the process that runs
+    the body, which returns from here.
 
-    The body must not be PID 1: the kernel drops signals that PID 1 sends itself, so a task's
+    The body must not be PID 1: the kernel drops the signals PID 1 sends itself, so a task's
     os.kill(os.getpid(), ...) would not end it as it does under the benchmark's harness.
     """
-    isolate.unshare()
-    status_r, status_w = os.pipe()
-    init = os.fork()
-    if init != 0:  # outside: wait for the namespace's init, then die as its task died
-        # write_fd stays open until we die, so that the worker's EOF means "ended as the task
-        # ended", not "the task's process is gone, its status not yet mirrored".
-        os.close(status_w)
-        _mirror(_wait_for(init), status_r)
-    os.close(status_r)
+    isolate.unshare(isolate.CLONE_NEWNS | isolate.CLONE_NEWIPC)
+    isolate.join_network(network)
+    os.close(network)
     runner = os.fork()
-    if runner != 0:  # PID 1: reap everything until the runner ends; report how it ended
-        die_with_parent()  # not inherited across fork: each of the three asks for it
-        os.close(write_fd)
+    if runner != 0:
+        # The init: report how the runner ended, then exit. write_fd stays open until then, so
+        # the worker's EOF means "ended, and how is known".
         status = _wait_for(runner)
         os.write(status_w, struct.pack("!i", status))
         _EXIT(0)
     os.close(status_w)
-    die_with_parent()
+    die_with_parent()  # not inherited across fork
     # /proc is still the host's here, so /proc/self names this process as the worker sees it.
     send_frame(write_fd, Started(int(os.readlink("/proc/self"))))
     isolate.enter(workdir, expose)
@@ -433,27 +474,6 @@ def _wait_for(pid: int) -> int:
             _EXIT(70)
         if done == pid:
             return status
-
-
-def _mirror(status: int, status_r: int) -> None:
-    """End this process as the task's process ended: by the same signal, or with the same code.
-    The runner's status comes from the init over `status_r`; without it, the init's own."""
-    try:
-        data = os.read(status_r, 4)
-        if len(data) == 4:
-            status = struct.unpack("!i", data)[0]
-    except OSError:
-        pass
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
-        _KILL(_GETPID(), sig)
-        _KILL(_GETPID(), _SIGKILL)
-    _EXIT(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
 def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]:
