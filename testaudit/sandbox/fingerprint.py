@@ -5,12 +5,15 @@ A sandbox child runs a task's mutants one after another; whatever one of them le
 change the verdicts of the next ones. After every mutant the child compares this fingerprint
 and, if anything changed, exits so that a fresh child runs the rest. It must stay cheap (it runs
 after every mutant: tens of microseconds), so it compares identities and small values, never
-contents. No fingerprint is complete: the run stage also re-runs survivors in fresh children.
+contents. The watched namespaces (about 2000 values) are compared through CPython's dict version
+tags first (PEP 509: every write to a dict gives it a new tag), and value by value only when a
+tag moved. No fingerprint is complete: the run stage also re-runs survivors in fresh children.
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import decimal
 import gc
 import importlib
@@ -47,6 +50,54 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: C types whose attributes c
 _MONITORING = getattr(sys, "monitoring", None)  # 3.12+: PEP 669 tools can observe every line
 
 
+def _version_tags() -> bool:
+    """Whether this interpreter keeps PEP 509 dict version tags where _tag reads them: CPython
+    3.11-3.13 do (the field is deprecated, still maintained). Checked on a dict of our own:
+    a write of a new value, a deletion and a clear move the tag; storing the same value does
+    not (neither does it change an identity, which is what the deep comparison looks at)."""
+    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        return False
+    try:
+        probe: dict[str, object] = {"a": 1}
+        tag = _tag(probe)
+        if ctypes.c_ssize_t.from_address(id(probe) + _USED_OFFSET).value != 1:
+            return False
+        seen = [tag.value]
+        for change in (lambda: probe.__setitem__("a", 2), lambda: probe.__setitem__("b", 3),
+                       lambda: probe.pop("a"), probe.clear):
+            change()
+            if tag.value in seen:
+                return False
+            seen.append(tag.value)
+        value = object()
+        probe["c"] = value
+        before = tag.value
+        probe["c"] = value
+        return tag.value == before
+    except Exception:
+        return False
+
+
+# PyDictObject in CPython 3.11-3.13: ob_refcnt, ob_type, ma_used, then ma_version_tag.
+_USED_OFFSET, _TAG_OFFSET = 16, 24
+
+
+def _tag(mapping: dict) -> ctypes.c_uint64:
+    """A live view of the dict's version tag (the caller keeps the dict alive)."""
+    return ctypes.c_uint64.from_address(id(mapping) + _TAG_OFFSET)
+
+
+_TAGS = _version_tags()
+
+
+def _class_dict(cls: type) -> dict | None:
+    """The class's own namespace dict (vars() gives a read-only proxy of it), or None."""
+    inner = gc.get_referents(vars(cls))
+    if len(inner) == 1 and type(inner[0]) is dict and inner[0].keys() == vars(cls).keys():
+        return inner[0]
+    return None
+
+
 def _classes(module: types.ModuleType) -> list[type]:
     """The module's own classes whose attributes code can patch (random.Random.randrange...)."""
     name = module.__name__
@@ -73,19 +124,50 @@ class Fingerprint:
         watched = {id(m): m for m in (*CORE_MODULES, *modules)}
         self.modules = list(watched.values())
         self.classes = [c for m in self.modules for c in _classes(m)]
+        # The dicts whose tags stand for the values' identities (kept alive by the modules
+        # and classes above); None: no usable tags, the values are compared every time.
+        self.dicts: list[dict] | None = None
+        if _TAGS:
+            dicts = [vars(m) for m in self.modules] + [_class_dict(c) for c in self.classes]
+            if all(d is not None for d in dicts):
+                self.dicts = dicts  # type: ignore[assignment]
+                self.tags = [_tag(d) for d in self.dicts]
+        self.identities = self._identities()
+        self.tag_values = self._tag_values()
         self.value = self._take()
         self._snapshot_modules()
 
     def _snapshot_modules(self) -> None:
         self.module_map = {name: id(module) for name, module in sys.modules.items()}
         self.module_ids = tuple(self.module_map.values())
+        self.module_dict = sys.modules
+        self.module_tag = _tag(sys.modules).value if _TAGS else None
+
+    def _identities(self) -> tuple:
+        return (tuple(tuple(map(id, vars(m).values())) for m in self.modules),
+                tuple(tuple(map(id, vars(c).values())) for c in self.classes))
+
+    def _tag_values(self) -> list[int] | None:
+        return [t.value for t in self.tags] if self.dicts is not None else None
+
+    def _namespaces_damaged(self) -> bool:
+        """Whether a value in a watched module or class was replaced, added or removed.
+
+        Fast path: no watched dict was written since the last check (its tag did not move).
+        A write that left every identity as it was (a value stored again) is not damage.
+        """
+        now = self._tag_values()
+        if now is not None and now == self.tag_values:
+            return False
+        if self._identities() != self.identities:
+            return True
+        self.tag_values = now
+        return False
 
     def _take(self) -> tuple:
         context = decimal.getcontext()
         default = decimal.DefaultContext
         return (
-            tuple(tuple(map(id, vars(m).values())) for m in self.modules),
-            tuple(tuple(map(id, vars(c).values())) for c in self.classes),
             # Trace, profile and monitoring hooks: a tracer can skip a test's lines.
             sys.gettrace(), sys.getprofile(), threading.gettrace(), threading.getprofile(),
             tuple(map(_MONITORING.get_tool, range(6))) if _MONITORING else None,
@@ -116,6 +198,9 @@ class Fingerprint:
         imports inside a function) joins the watched entries from now on.
         """
         current = sys.modules
+        if current is self.module_dict and self.module_tag is not None and \
+                _tag(current).value == self.module_tag:
+            return False  # not written since the last check
         if len(current) == len(self.module_ids) and tuple(map(id, current.values())) == self.module_ids:
             return False
         known = self.module_map
@@ -130,7 +215,7 @@ class Fingerprint:
 
     def damaged(self) -> bool:
         try:
-            return self._take() != self.value or self._modules_damaged()
+            return self._namespaces_damaged() or self._take() != self.value or self._modules_damaged()
         except BaseException:
             return True
 
