@@ -323,3 +323,30 @@ def test_a_value_put_back_is_not_damage_and_later_damage_is_still_seen() -> None
     scratch.Box.size = 1
     scratch.extra = 1
     assert fingerprint.damaged(), "a new module value"
+
+
+def test_what_the_worker_primed_is_reused_only_while_unwritten() -> None:
+    """prime() in the worker; a child whose core module was written after it must baseline
+    on what is there now, and still see the next patch (also of a primed class)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 3
+        try:
+            import math
+            import random
+
+            from testaudit.sandbox import fingerprint
+            fingerprint.prime()
+            math.tau = 6  # after prime: the primed identities of math are stale
+            first = fingerprint.Fingerprint([])
+            clean = not first.damaged()
+            math.tau = 7
+            seen_module = first.damaged()
+            second = fingerprint.Fingerprint([])
+            random.Random.getrandbits = lambda self, k: 0
+            seen_class = second.damaged()
+            code = 0 if clean and seen_module and seen_class else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -28,6 +28,8 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
+from typing import TypeVar
 
 # Always watched, whatever the program names: what suites, reseeding and timing rely on.
 CORE_MODULES = (builtins, sys, os, time, random, decimal, math, re, signal, gc, threading)
@@ -47,6 +49,7 @@ _LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.Sourceless
             importlib.machinery.ExtensionFileLoader, importlib.machinery.BuiltinImporter,
             importlib.machinery.FrozenImporter, importlib.machinery.NamespaceLoader)
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: C types whose attributes cannot be set
+_T = TypeVar("_T")
 _MONITORING = getattr(sys, "monitoring", None)  # 3.12+: PEP 669 tools can observe every line
 
 
@@ -106,6 +109,69 @@ def _classes(module: types.ModuleType) -> list[type]:
             and getattr(v, "__module__", None) == name and not issubclass(v, BaseException)]
 
 
+# What every child would work out again after its fork (which classes a module has, the
+# identities in a dict, the sys.modules snapshot), worked out once in the worker (prime) and
+# reused while the dict's version tag shows that it was not written since: (what, id(dict)) ->
+# (the dict, its tag then, the result). A tag that moved means a fresh computation.
+_MEMO: dict[tuple[str, int], tuple[dict, int, object]] = {}
+
+
+def _memo(what: str, mapping: dict, compute: Callable[[], _T]) -> _T:
+    if not _TAGS:
+        return compute()
+    tag = _tag(mapping).value  # before computing: a write meanwhile makes the entry stale
+    key = (what, id(mapping))
+    entry = _MEMO.get(key)
+    if entry is not None and entry[0] is mapping and entry[1] == tag:
+        return entry[2]  # type: ignore[return-value]
+    value = compute()
+    _MEMO[key] = (mapping, tag, value)
+    return value
+
+
+def _watched_classes(module: types.ModuleType) -> list[type]:
+    """_classes(module), reused while neither the module nor any of those classes (their
+    __module__ is in their own dict) was written."""
+    if not _TAGS:
+        return _classes(module)
+
+    def scan() -> tuple[list[type], list[dict | None], list[int]]:
+        classes = _classes(module)
+        dicts = [_class_dict(c) for c in classes]
+        return classes, dicts, [_tag(d).value if d is not None else -1 for d in dicts]
+    classes, dicts, tags = _memo("classes", vars(module), scan)
+    if any(d is None or _tag(d).value != t for d, t in zip(dicts, tags, strict=True)):
+        _MEMO.pop(("classes", id(vars(module))), None)
+        classes = scan()[0]
+    return classes
+
+
+def _ids(mapping: dict) -> tuple[int, ...]:
+    return _memo("ids", mapping, lambda: tuple(map(id, mapping.values())))
+
+
+def _module_snapshot() -> tuple[dict[str, int], tuple[int, ...]]:
+    def take() -> tuple[dict[str, int], tuple[int, ...]]:
+        known = {name: id(module) for name, module in sys.modules.items()}
+        return known, tuple(known.values())
+    return _memo("modules", sys.modules, take)
+
+
+def prime() -> None:
+    """In the worker, before it forks: work out what every child's Fingerprint needs about
+    the core modules, so that children reuse it (see _MEMO) instead of each touching (and
+    copying, after a fork) every watched value."""
+    if not _TAGS:
+        return
+    for module in CORE_MODULES:
+        _ids(vars(module))
+        for cls in _watched_classes(module):
+            inner = _class_dict(cls)
+            if inner is not None:
+                _ids(inner)
+    _module_snapshot()
+
+
 def genuine_import(name: str, module: object) -> bool:
     """Whether a new sys.modules entry looks like a real import, not a planted fake."""
     if not isinstance(module, types.ModuleType):
@@ -123,7 +189,7 @@ class Fingerprint:
     def __init__(self, modules: list[types.ModuleType]) -> None:
         watched = {id(m): m for m in (*CORE_MODULES, *modules)}
         self.modules = list(watched.values())
-        self.classes = [c for m in self.modules for c in _classes(m)]
+        self.classes = [c for m in self.modules for c in _watched_classes(m)]
         # The dicts whose tags stand for the values' identities (kept alive by the modules
         # and classes above); None: no usable tags, the values are compared every time.
         self.dicts: list[dict] | None = None
@@ -138,12 +204,13 @@ class Fingerprint:
         self._snapshot_modules()
 
     def _snapshot_modules(self) -> None:
-        self.module_map = {name: id(module) for name, module in sys.modules.items()}
-        self.module_ids = tuple(self.module_map.values())
+        self.module_map, self.module_ids = _module_snapshot()
         self.module_dict = sys.modules
         self.module_tag = _tag(sys.modules).value if _TAGS else None
 
     def _identities(self) -> tuple:
+        if self.dicts is not None:
+            return tuple(map(_ids, self.dicts))
         return (tuple(tuple(map(id, vars(m).values())) for m in self.modules),
                 tuple(tuple(map(id, vars(c).values())) for c in self.classes))
 
