@@ -288,3 +288,67 @@ def test_frames_name_only_the_records_children_send() -> None:
     for evil in (os.system, eval, print):
         with pytest.raises(pickle.UnpicklingError):
             load_frame(pickle.dumps(evil, protocol=5))
+
+
+def test_the_fingerprint_reads_dict_version_tags_here() -> None:
+    """On CPython 3.11-3.13 the fast path (dict version tags) is the one that runs."""
+    import sys
+
+    from testaudit.sandbox import fingerprint
+    if sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13):
+        assert fingerprint._TAGS
+        assert fingerprint.Fingerprint([]).dicts is not None
+
+
+def test_a_value_put_back_is_not_damage_and_later_damage_is_still_seen() -> None:
+    """A write moves a dict's tag; the values are then compared one by one, and a patch that
+    was undone is not damage. The next patch is seen all the same (in a module and in a class)."""
+    import types
+
+    from testaudit.sandbox.fingerprint import Fingerprint
+    scratch = types.ModuleType("testaudit_scratch")
+    exec("class Box:\n    size = 1\nvalue = 1.5\n", vars(scratch))
+    fingerprint = Fingerprint([scratch])
+    assert not fingerprint.damaged()
+    original = scratch.value
+    scratch.value = 2.5
+    scratch.value = original
+    scratch.Box.size = 2
+    scratch.Box.size = 1
+    assert not fingerprint.damaged(), "a value put back is not damage"
+    scratch.value = 3.5
+    assert fingerprint.damaged(), "a patched module value"
+    scratch.value = original
+    assert not fingerprint.damaged()
+    scratch.Box.size = 3
+    assert fingerprint.damaged(), "a patched class attribute"
+    scratch.Box.size = 1
+    scratch.extra = 1
+    assert fingerprint.damaged(), "a new module value"
+
+
+def test_what_the_worker_primed_is_reused_only_while_unwritten() -> None:
+    """prime() in the worker; a child whose core module was written after it must baseline
+    on what is there now, and still see the next patch (also of a primed class)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 3
+        try:
+            import math
+            import random
+
+            from testaudit.sandbox import fingerprint
+            fingerprint.prime()
+            math.tau = 6  # after prime: the primed identities of math are stale
+            first = fingerprint.Fingerprint([])
+            clean = not first.damaged()
+            math.tau = 7
+            seen_module = first.damaged()
+            second = fingerprint.Fingerprint([])
+            random.Random.getrandbits = lambda self, k: 0
+            seen_class = second.damaged()
+            code = 0 if clean and seen_module and seen_class else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -41,6 +41,7 @@ from testaudit.records import (
     TaskJob,
 )
 from testaudit.run import coverage
+from testaudit.sandbox import fingerprint
 from testaudit.sandbox.child import Child, Frames, InternalError, Send, death_reason, fork
 from testaudit.sandbox.fingerprint import Fingerprint, clear_status, modules_in
 
@@ -278,6 +279,7 @@ class _Runner:
                            f"internal error in a sandbox child: {error.summary}", error.traceback))
 
     def run(self) -> None:
+        fingerprint.prime()  # once here, not in each of the task's children (after a fork)
         child, reference = self._measure_reference()
         self.emit(reference)
         if not reference.passed:
