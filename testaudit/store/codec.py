@@ -62,8 +62,10 @@ def location_from_json(data: dict) -> Location:
 def witness_to_json(witness: Witness | None) -> dict | None:
     if witness is None:
         return None
-    return {"input": witness.input, "expected": witness.expected, "actual": witness.actual,
-            "outside_domain": witness.outside}
+    data = {"input": witness.input, "expected": witness.expected, "actual": witness.actual}
+    if witness.outside is not None:  # only then: a confirmed witness reads as it always has
+        data["outside_domain"] = witness.outside
+    return data
 
 
 def witness_from_json(data: dict | None) -> Witness | None:
