@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -103,7 +104,8 @@ def _call(function, args: list) -> tuple[str, object]:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _runs(source: str, entry: str, inputs: list, expected: list, family: str, atol: float) -> tuple[bool, bool]:
+def _runs(source: str, entry: str, inputs: list, expected: list, family: str,
+          atol: float) -> tuple[bool, bool]:
     """(agrees on every input, finished): EvalPlus's rules; a raise or a timeout disagrees."""
     try:
         _, function = _load(source, entry)
@@ -224,6 +226,99 @@ def _ratio(a: int, b: int) -> str:
     return f"{a / b:.3f} ({a}/{b})" if b else "n/a (0/0)"
 
 
+def _jobs(results: dict, by_id: dict, samples: dict[str, dict[int, str]]) -> list[dict]:
+    """One judge job per audited task: its survivors' programs, its samples, its witnesses."""
+    jobs = []
+    for task in results["tasks"]:
+        if task["status"] != "ok":
+            continue
+        programs, witnesses, task_samples = {}, {}, {}
+        source = task["source"]
+        for m in task["mutants"]:
+            if m["status"] in ("survived", "no_coverage"):
+                programs[m["id"]] = source[: m["start"]] + m["replacement"] + source[m["end"]:]
+                if m.get("witness"):
+                    witnesses[m["id"]] = m["witness"]["input"]
+        for c in task.get("candidates", []):
+            if c["sample"] in samples.get(task["task_id"], {}):
+                task_samples[str(c["sample"])] = samples[task["task_id"]][c["sample"]]
+            if c.get("witness"):
+                witnesses[f"sample {c['sample']}"] = c["witness"]["input"]
+        jobs.append({"record": by_id[task["task_id"]], "programs": programs, "samples": task_samples,
+                     "witnesses": witnesses})
+    return jobs
+
+
+def _kind(witness: dict | None) -> str:
+    if witness is None:
+        return "unconfirmed"
+    return "confirmed_wrong" if _confirmed(witness) else "outside_domain"
+
+
+def _mutant_figures(results: dict, judged: dict, show: bool) -> Counter:
+    """Witness precision and survivor recall: counts over every survivor of the audit."""
+    n: Counter = Counter()
+    for task in results["tasks"]:
+        j = judged.get(task["task_id"])
+        for m in task["mutants"] if j is not None else ():
+            if m["id"] not in j["wrong"]:
+                continue
+            w = m.get("witness")
+            n[_kind(w)] += 1
+            name = f"{task['task_id']} {m['original']!r} -> {m['replacement']!r}"
+            if w is not None:
+                ok = j["witness_valid"].get(m["id"])
+                if show and _confirmed(w) and ok is False:
+                    print(f"  invalid witness: {name}: {w['input'][:80]}")
+                n["unparsed"] += ok is None
+                n["witnesses"] += ok is not None
+                n["valid"] += bool(ok)
+                n["confirmed"] += ok is not None and _confirmed(w)
+                n["valid_confirmed"] += bool(ok) and _confirmed(w)
+            if j["wrong"][m["id"]]:
+                n["proven"] += 1
+                n["proven_found"] += _confirmed(w)
+                if show and not _confirmed(w):
+                    print(f"  missed survivor: {name}: {(w or {}).get('outside_domain') or 'no witness'}")
+    return n
+
+
+PASSING = ("passes", "passes_but_wrong", "passes_differs_outside_domain")
+
+
+def _sample_figures(results: dict, judged: dict, show: bool) -> Counter:
+    """'Passes the tests, but wrong' against the judge, and pass/fail disagreements."""
+    n: Counter = Counter()
+    for task in results["tasks"]:
+        j = judged.get(task["task_id"])
+        for c in task.get("candidates", []) if j is not None else ():
+            ident, verdict = str(c["sample"]), c["verdict"]
+            judge_passes = j["passes"].get(ident)
+            if judge_passes is None or verdict == "error":
+                continue
+            n["disagreements"] += (verdict in PASSING) != judge_passes
+            if not judge_passes:
+                continue
+            n["passing"] += 1
+            plus_wrong = bool(j["sample_wrong"].get(ident))
+            wrong = plus_wrong or bool(j["witness_wrong"].get("sample " + ident))
+            said = verdict == "passes_but_wrong"
+            n["outside"] += verdict == "passes_differs_outside_domain"
+            n["said_wrong"] += said
+            n["said_right"] += said and wrong
+            n["truly_wrong"] += wrong
+            n["found"] += said and wrong
+            n["strict_wrong"] += plus_wrong
+            n["strict_found"] += plus_wrong and said
+            where = f"{task['task_id']} sample {ident}"
+            if show and said and not wrong:
+                print(f"  sample called wrong, not by MBPP+: {where}: {c['witness']['input'][:80]}")
+            if show and wrong and not said:
+                why = (c.get("witness") or {}).get("outside_domain") or ""
+                print(f"  missed sample: {where}: {verdict} {why}")
+    return n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N MBPP+ tasks")
@@ -244,127 +339,32 @@ def main() -> None:
         out = args.keep or tmpdir / "out"
         results = audit(dataset, out, args.code.resolve(), args.workers,
                         None if args.no_samples else tmpdir / "samples.jsonl")
-    by_id = {r["task_id"]: r for r in records}
-
-    jobs, survivors, verdicts = [], {}, {}
-    for task in results["tasks"]:
-        if task["status"] != "ok":
-            continue
-        programs, witnesses = {}, {}
-        for m in task["mutants"]:
-            if m["status"] not in ("survived", "no_coverage"):
-                continue
-            source = task["source"]
-            programs[m["id"]] = source[: m["start"]] + m["replacement"] + source[m["end"]:]
-            survivors[m["id"]] = m
-            if m.get("witness"):
-                witnesses[m["id"]] = m["witness"]["input"]
-        task_samples = {}
-        for c in task.get("candidates", []):
-            verdicts[(task["task_id"], c["sample"])] = c
-            if c["sample"] in samples.get(task["task_id"], {}):
-                task_samples[str(c["sample"])] = samples[task["task_id"]][c["sample"]]
-            if c.get("witness"):
-                witnesses[f"sample {c['sample']}"] = c["witness"]["input"]
-        jobs.append({"record": by_id[task["task_id"]], "programs": programs, "samples": task_samples,
-                     "witnesses": witnesses})
-
-    judged: dict[str, dict] = {}
+    jobs = _jobs(results, {r["task_id"]: r for r in records}, samples)
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_init) as pool:
-        for result in pool.map(judge_task, jobs):
-            judged[result["task_id"]] = result
-
-    # Witness precision and survivor recall (mutants).
-    valid_confirmed = confirmed = valid_all = all_witnesses = unparsed = 0
-    proven = proven_found = 0
-    kinds = {"confirmed_wrong": 0, "outside_domain": 0, "unconfirmed": 0}
-    for task in results["tasks"]:
-        j = judged.get(task["task_id"])
-        if j is None:
-            continue
-        for m in task["mutants"]:
-            if m["id"] not in survivors:
-                continue
-            w = m.get("witness")
-            kinds["unconfirmed" if w is None else "confirmed_wrong" if _confirmed(w) else "outside_domain"] += 1
-            if w is not None:
-                ok = j["witness_valid"].get(m["id"])
-                if args.show and _confirmed(w) and ok is False:
-                    print(f"  invalid witness: {task['task_id']} {m['original']!r} -> {m['replacement']!r}: "
-                          f"{w['input'][:80]}")
-                if ok is None:
-                    unparsed += 1
-                else:
-                    all_witnesses += 1
-                    valid_all += ok
-                    if _confirmed(w):
-                        confirmed += 1
-                        valid_confirmed += ok
-            if j["wrong"].get(m["id"]):
-                proven += 1
-                proven_found += _confirmed(w)
-                if args.show and not _confirmed(w):
-                    print(f"  missed survivor: {task['task_id']} {m['original']!r} -> {m['replacement']!r}: "
-                          f"{(w or {}).get('outside_domain') or 'no witness'}")
-    # Samples: "passes the tests, but wrong".
-    said_wrong = said_right_wrong = truly_wrong = found_wrong = disagreements = passing = 0
-    outside_samples = strict_wrong = strict_found = 0
-    for task in results["tasks"]:
-        j = judged.get(task["task_id"])
-        if j is None:
-            continue
-        for c in task.get("candidates", []):
-            ident = str(c["sample"])
-            judge_passes = j["passes"].get(ident)
-            if judge_passes is None:
-                continue
-            ours = c["verdict"] in ("passes", "passes_but_wrong", "passes_differs_outside_domain")
-            if c["verdict"] == "error":
-                continue
-            disagreements += ours != judge_passes
-            if not judge_passes:
-                continue
-            passing += 1
-            plus_wrong = bool(j["sample_wrong"].get(ident))
-            wrong = plus_wrong or bool(j["witness_wrong"].get("sample " + ident))
-            strict_wrong += plus_wrong
-            strict_found += plus_wrong and c["verdict"] == "passes_but_wrong"
-            if c["verdict"] == "passes_differs_outside_domain":
-                outside_samples += 1
-            if c["verdict"] == "passes_but_wrong":
-                said_wrong += 1
-                said_right_wrong += wrong
-            if args.show and c["verdict"] == "passes_but_wrong" and not wrong:
-                print(f"  sample called wrong, not by MBPP+: {task['task_id']} sample {ident}: "
-                      f"{c['witness']['input'][:80]} valid={j['witness_valid'].get('sample ' + ident)}")
-            if wrong:
-                truly_wrong += 1
-                found_wrong += c["verdict"] == "passes_but_wrong"
-                if args.show and c["verdict"] != "passes_but_wrong":
-                    print(f"  missed sample: {task['task_id']} sample {ident}: {c['verdict']} "
-                          f"{(c.get('witness') or {}).get('outside_domain') or ''}")
-
-    s = results["summary"]
+        judged = {r["task_id"]: r for r in pool.map(judge_task, jobs)}
+    m = _mutant_figures(results, judged, args.show)
     print(f"bench_validity: {len(records)} MBPP+ tasks (base suite; contract and plus_input withheld), "
           f"code {args.code.resolve()}, audit {results['_wall']:.1f} s")
-    print(f"  survivors: {sum(kinds.values())} | confirmed wrong {kinds['confirmed_wrong']}, outside the "
-          f"tested domain {kinds['outside_domain']}, unconfirmed {kinds['unconfirmed']}"
-          f" (summary: confirmed_wrong={s.get('confirmed_wrong')})")
-    print(f"  witness precision (confirmed witnesses meeting the MBPP+ contract): {_ratio(valid_confirmed, confirmed)}")
-    print(f"  witness precision, all witnesses of any kind: {_ratio(valid_all, all_witnesses)}"
-          f"{f'; {unparsed} witness inputs not judged (clipped)' if unparsed else ''}")
-    print(f"  survivor recall (survivors MBPP+ plus inputs prove wrong, confirmed wrong): "
-          f"{_ratio(proven_found, proven)}")
+    print(f"  survivors: {m['confirmed_wrong'] + m['outside_domain'] + m['unconfirmed']} | confirmed "
+          f"wrong {m['confirmed_wrong']}, outside the tested domain {m['outside_domain']}, "
+          f"unconfirmed {m['unconfirmed']}")
+    print("  witness precision (confirmed witnesses meeting the MBPP+ contract): "
+          f"{_ratio(m['valid_confirmed'], m['confirmed'])}")
+    print(f"  witness precision, all witnesses of any kind: {_ratio(m['valid'], m['witnesses'])}"
+          + (f"; {m['unparsed']} witness inputs not judged (clipped)" if m["unparsed"] else ""))
+    print("  survivor recall (survivors MBPP+ plus inputs prove wrong, confirmed wrong): "
+          f"{_ratio(m['proven_found'], m['proven'])}")
     if samples:
-        print(f"  samples: {sum(len(v) for v in samples.values())} programs, {passing} pass the base tests "
-              f"(judge), {truly_wrong} of those MBPP+ proves wrong; testaudit: {said_wrong} "
-              f"passes_but_wrong, {outside_samples} differ only outside the tested domain")
-        print(f"  samples precision ('passes the tests, but wrong' that MBPP+ proves wrong: a "
-              f"contract-valid plus or witness input): {_ratio(said_right_wrong, said_wrong)}")
-        print(f"  samples recall (MBPP+-proven wrong passing programs called passes_but_wrong): "
-              f"{_ratio(found_wrong, truly_wrong)}; proven by plus inputs alone: "
-              f"{_ratio(strict_found, strict_wrong)}")
-        print(f"  harness disagreements (pass/fail, testaudit vs the judge): {disagreements}")
+        n = _sample_figures(results, judged, args.show)
+        print(f"  samples: {sum(len(v) for v in samples.values())} programs, {n['passing']} pass the base "
+              f"tests (judge), {n['truly_wrong']} of those MBPP+ proves wrong; testaudit: "
+              f"{n['said_wrong']} passes_but_wrong, {n['outside']} differ only outside the tested domain")
+        print("  samples precision ('passes the tests, but wrong' that MBPP+ proves wrong: a "
+              f"contract-valid plus or witness input): {_ratio(n['said_right'], n['said_wrong'])}")
+        print("  samples recall (MBPP+-proven wrong passing programs called passes_but_wrong): "
+              f"{_ratio(n['found'], n['truly_wrong'])}; proven by plus inputs alone: "
+              f"{_ratio(n['strict_found'], n['strict_wrong'])}")
+        print(f"  harness disagreements (pass/fail, testaudit vs the judge): {n['disagreements']}")
 
 
 if __name__ == "__main__":

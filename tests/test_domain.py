@@ -35,18 +35,37 @@ def _texts(rules) -> set[str]:
 # --- inference from the suite's inputs ------------------------------------------------------
 
 
-def test_too_few_distinct_values_infer_no_sign_and_repeats_do_not_count() -> None:
-    # Three calls, but only two distinct values of n: not enough to say n is positive.
-    assert "`n` is positive" not in _texts(infer(_inputs((3,), (5,), (3,)), ["n"]))
-    assert "`n` is positive" in _texts(infer(_inputs((3,), (5,), (8,)), ["n"]))
-    # A zero among them makes it non-negative, a negative number neither.
+def test_a_sign_needs_three_calls_and_a_list_property_three_distinct_lists() -> None:
+    assert "`n` is positive" not in _texts(infer(_inputs((3,), (5,)), ["n"]))  # two calls: chance
+    # MBPP+ Mbpp/585: n is 1, 2 and 1 in three different calls: three observations of n > 0.
+    three = _inputs((["a"], 1), (["a", "b"], 2), (["c"], 1))
+    assert "`n` is positive" in _texts(infer(three, ["items", "n"]))
     assert "`n` is non-negative" in _texts(infer(_inputs((0,), (5,), (8,)), ["n"]))
     assert not {"`n` is positive", "`n` is non-negative"} & _texts(infer(_inputs((-1,), (5,), (8,)), ["n"]))
+    # The same sorted, duplicate-free list in all three calls is one observation of a list.
+    same = _inputs(([1, 2, 3, 4], 1), ([1, 2, 3, 4], 2), ([1, 2, 3, 4], 3))
+    assert not {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} & _texts(
+        infer(same, ["xs", "k"]))
+    varied = _inputs(([1, 2, 3, 4], 1), ([0, 5, 6], 2), ([2, 3, 9, 11], 3))
+    assert {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} <= _texts(
+        infer(varied, ["xs", "k"]))
 
 
-def test_lower_bounds_and_non_empty_lists_need_more_evidence_than_a_sign() -> None:
+def test_a_guard_in_the_reference_keeps_zero_and_empty_values_in_the_domain() -> None:
+    # MBPP+ Mbpp/244 (next_Perfect_Square): base N of 35, 6, 9, but the reference handles N < 0.
+    calls = _inputs((35,), (6,), (9,))
+    assert domain_for(calls, ["N"], "").outside(Input((-4,))) == "`N` is positive"
+    guarded = "    if N < 0:\n        return 0\n    return (math.floor(math.sqrt(N)) + 1) ** 2\n"
+    assert domain_for(calls, ["N"], "", guarded).outside(Input((-4,))) is None
+    lists = _inputs(([1],), ([2, 3],), ([4, 5, 6],))
+    assert domain_for(lists, ["xs"], "", "    if not xs:\n        return 0\n").outside(Input(([],))) is None
+    assert domain_for(lists, ["xs"], "", "    return xs[0]\n").outside(Input(([],))) == "`xs` is non-empty"
+
+
+def test_lower_bounds_and_minimum_lengths_need_more_evidence_than_a_sign() -> None:
     few = _inputs(*[([i, i + 1],) for i in range(3)])
-    assert "`xs` is non-empty" not in _texts(infer(few, ["xs"]))  # three lists: could be chance
+    assert "`xs` is non-empty" in _texts(infer(few, ["xs"]))
+    assert "`xs` has at least 2 elements" not in _texts(infer(few, ["xs"]))  # three lists: chance
     many = _inputs(*[([i, i + 1],) for i in range(8)])
     assert "`xs` has at least 2 elements" in _texts(infer(many, ["xs"]))
     ns = infer(_inputs(*[(n,) for n in range(2, 10)]), ["n"])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -160,12 +161,14 @@ Every = Callable[[Callable[[object], bool]], Callable[[Values], bool]]
 
 
 def _scalar_rules(label: str, values: list, get: Callable[[Values], Iterable],
-                  containers: int = 0) -> list[Rule]:
+                  containers: int = 0, calls: int = 0) -> list[Rule]:
     """Properties of one parameter's values (`get` yields the values of an input to test).
 
     For the pooled elements of a sequence, `containers` is how many distinct sequences they come
     from: ten elements of three lists are three observations of how the suite builds a list, so
-    value properties of elements need MIN_BOUND sequences, not MIN_BOUND elements."""
+    value properties of elements need MIN_BOUND sequences, not MIN_BOUND elements. A number's
+    sign counts the suite's distinct calls (`calls`): `n` of 1, 2 and 1 in three different calls
+    are three observations that the suite never passes a number below 1."""
     distinct = _distinct(values)
     if not distinct:
         return []
@@ -176,7 +179,8 @@ def _scalar_rules(label: str, values: list, get: Callable[[Values], Iterable],
     rules = [*_type_rules(label, distinct, every), *_size_rules(label, distinct, every),
              *_sequence_rules(label, distinct, every)]
     if not containers or containers >= MIN_BOUND:
-        rules += [*_number_rules(label, distinct, every), *_text_rules(label, distinct, every)]
+        rules += [*_number_rules(label, distinct, every, max(calls, len(distinct))),
+                  *_text_rules(label, distinct, every)]
     return rules
 
 
@@ -195,8 +199,8 @@ def _type_rules(label: str, distinct: list, every: Every) -> list[Rule]:
     return rules
 
 
-def _number_rules(label: str, distinct: list, every: Every) -> list[Rule]:
-    if len(distinct) < MIN_EVIDENCE or not all(_is_number(v) for v in distinct):
+def _number_rules(label: str, distinct: list, every: Every, evidence: int) -> list[Rule]:
+    if evidence < MIN_EVIDENCE or not all(_is_number(v) for v in distinct):
         return []
     rules = []
     low = min(distinct)
@@ -217,10 +221,8 @@ def _size_rules(label: str, distinct: list, every: Every) -> list[Rule]:
         unit = "characters" if type(distinct[0]) is str else "elements"
         return [Rule(f"{label} has at least {shortest} {unit}", "suite",
                      every(lambda v: len(v) >= shortest))]
-    # Non-empty strings from MIN_EVIDENCE of them, containers from MIN_BOUND: an empty list
-    # or dict is a case suites forget and benchmarks allow far more often than an empty string
-    # (measured on MBPP+: its plus inputs hold empty lists where three base inputs had none).
-    if shortest >= 1 and len(distinct) >= (MIN_EVIDENCE if type(distinct[0]) is str else MIN_BOUND):
+    # Unless the reference itself guards against an empty value (`guards`): then it is meant.
+    if shortest >= 1:
         return [Rule(f"{label} is non-empty", "suite", every(lambda v: len(v) > 0))]
     return []
 
@@ -244,6 +246,10 @@ def _sequence_rules(label: str, distinct: list, every: Every) -> list[Rule]:
         rules.append(Rule(f"{label} is rectangular (rows of equal length)", "suite",
                           every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
                                 or len({len(r) for r in v}) <= 1)))
+        if all(len(v) == len(v[0]) for v in rows):
+            rules.append(Rule(f"{label} is square", "suite",
+                              every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
+                                    or all(len(r) == len(v) for r in v))))
     return rules
 
 
@@ -300,7 +306,8 @@ def _one(get: Callable[[Values], object]) -> Callable[[Values], Iterable]:
 def _parameter_rules(name: str, values: list, get: Callable[[Values], object], depth: int = 0,
                      containers: int = 0) -> list[Rule]:
     label = f"`{name}`" if depth == 0 else f"each element of {name}"
-    rules = _scalar_rules(label, values, _one(get) if depth == 0 else get, containers)
+    rules = _scalar_rules(label, values, _one(get) if depth == 0 else get, containers,
+                          len(values) if depth == 0 else 0)
     seqs = [v for v in values if type(v) in (list, tuple, set, frozenset)]
     if depth < 2 and seqs and len(seqs) == len(values):
         pooled = [x for v in seqs for x in v]
@@ -330,7 +337,8 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
             if i == j:
                 continue
             pairs = [(vs[i], vs[j]) for vs in distinct if vs[i] is not MISSING and vs[j] is not MISSING]
-            if len(_distinct(pairs)) < MIN_EVIDENCE or len(pairs) != len(distinct):
+            # Distinct calls are the evidence (an index below a length in three calls of one list).
+            if len(pairs) < MIN_EVIDENCE or len(pairs) != len(distinct):
                 continue
             rule = _relation(a, b, i, j, pairs)
             if rule is not None:
@@ -339,7 +347,8 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
 
 
 def _relation(a: str, b: str, i: int, j: int, pairs: list[tuple]) -> Rule | None:
-    if all(_is_number(x) and _is_number(y) for x, y in pairs) and i < j:
+    numbers = all(_is_number(x) and _is_number(y) for x, y in pairs)
+    if numbers and i < j and len(_distinct(pairs)) >= MIN_EVIDENCE:
         if all(x < y for x, y in pairs):
             return Rule(f"`{a}` < `{b}`", "suite", lambda vs: vs[i] < vs[j])
         if all(x <= y for x, y in pairs) and not all(x == y for x, y in pairs):
@@ -446,28 +455,36 @@ def stated(text: str, names: list[str], suite: list[Values]) -> list[Rule]:
             if len(sized) >= 2:
                 rules.append(Rule(f"{' and '.join(f'`{names[i]}`' for i in sized)} have equal lengths "
                                   "(stated)", "prompt", _equal_lengths(sized)))
-        for name, op, number in _COMPARISON.findall(sentence):
-            if name in names:
-                i, k = names.index(name), int(number)
-                rules.append(Rule(f"`{name}` {op} {k} (stated)", "prompt",
-                                  lambda vs, i=i, k=k, f=_OPS[op]: vs[i] is MISSING or f(vs[i], k)))
-        for a, op, b in _BETWEEN.findall(sentence):
-            if a in names and b in names and a != b:
-                i, j = names.index(a), names.index(b)
-                rules.append(Rule(f"`{a}` {op} `{b}` (stated)", "prompt",
-                                  lambda vs, i=i, j=j, f=_OPS[op]: MISSING in (vs[i], vs[j]) or f(vs[i], vs[j])))
-        for low, op1, name, op2, high in _RANGE.findall(sentence):
-            if name in names:
-                i, lo, hi = names.index(name), int(low), int(high)
-                rules.append(Rule(f"{lo} {op1} `{name}` {op2} {hi} (stated)", "prompt",
-                                  lambda vs, i=i, lo=lo, hi=hi, f=_OPS[op1], g=_OPS[op2]:
-                                  vs[i] is MISSING or (f(lo, vs[i]) and g(vs[i], hi))))
+        rules += _comparisons(sentence, names)
     kept, seen = [], set()
     for rule in rules:  # only what the suite's own inputs all meet: a misreading rules out nothing
         if rule.text not in seen and all(rule.holds(vs) for vs in suite):
             seen.add(rule.text)
             kept.append(rule)
     return kept
+
+
+def _comparisons(sentence: str, names: list[str]) -> list[Rule]:
+    """`n > 1`, `0 <= k < 10`, `lo <= hi`: comparisons of a parameter with a number or another."""
+    rules = []
+    for name, op, number in _COMPARISON.findall(sentence):
+        if name in names:
+            i, k = names.index(name), int(number)
+            rules.append(Rule(f"`{name}` {op} {k} (stated)", "prompt",
+                              lambda vs, i=i, k=k, f=_OPS[op]: vs[i] is MISSING or f(vs[i], k)))
+    for a, op, b in _BETWEEN.findall(sentence):
+        if a in names and b in names and a != b:
+            i, j = names.index(a), names.index(b)
+            rules.append(Rule(f"`{a}` {op} `{b}` (stated)", "prompt",
+                              lambda vs, i=i, j=j, f=_OPS[op]: MISSING in (vs[i], vs[j])
+                              or f(vs[i], vs[j])))
+    for low, op1, name, op2, high in _RANGE.findall(sentence):
+        if name in names:
+            i, lo, hi = names.index(name), int(low), int(high)
+            rules.append(Rule(f"{lo} {op1} `{name}` {op2} {hi} (stated)", "prompt",
+                              lambda vs, i=i, lo=lo, hi=hi, f=_OPS[op1], g=_OPS[op2]:
+                              vs[i] is MISSING or (f(lo, vs[i]) and g(vs[i], hi))))
+    return rules
 
 
 def _equal_lengths(places: list[int]) -> Callable[[Values], bool]:
@@ -506,10 +523,60 @@ def _word_rule(what: str, test: Callable[[object], bool], fits: Callable[[object
     return rules
 
 
-def domain_for(inputs: list[Input], names: list[str] | None, words: str) -> Domain | None:
-    """The tested domain of a task: stated properties first (their texts name the task's words)."""
+def guards(solution: str, names: list[str]) -> set[tuple[str, str]]:
+    """The parameters the reference itself tests for a sign or for emptiness in an `if`:
+    (name, "sign") for `if n < 0:`, `if n == 0:`, `if n <= 0`, `if not n`; (name, "empty") for
+    `if not xs:`, `if len(xs) == 0:`, `if xs == []`, `if len(xs) < 2:`. A reference that handles
+    zero or an empty list was written for them: the suite's silence about them is no precondition.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(solution))
+    except (SyntaxError, ValueError):
+        return set()
+    found: set[tuple[str, str]] = set()
+    tests = [n.test for n in ast.walk(tree) if isinstance(n, ast.If | ast.IfExp | ast.While)]
+    for test in tests:
+        for node in ast.walk(test):
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
+                    and isinstance(node.operand, ast.Name) and node.operand.id in names:
+                found |= {(node.operand.id, "sign"), (node.operand.id, "empty")}
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                found |= _guarded(node.left, node.comparators[0], names)
+                found |= _guarded(node.comparators[0], node.left, names)
+    return found
+
+
+def _guarded(side: ast.expr, other: ast.expr, names: list[str]) -> set[tuple[str, str]]:
+    small = isinstance(other, ast.Constant) and type(other.value) in (int, float) and other.value <= 1
+    empty = (isinstance(other, ast.List | ast.Tuple) and not other.elts) \
+        or (isinstance(other, ast.Dict) and not other.keys) \
+        or (isinstance(other, ast.Constant) and other.value in ("", ()))
+    if isinstance(side, ast.Name) and side.id in names:
+        if isinstance(other, ast.UnaryOp) and isinstance(other.op, ast.USub):
+            return {(side.id, "sign")}
+        if small and not (isinstance(other, ast.Constant) and other.value == 1):
+            return {(side.id, "sign")}
+        if empty:
+            return {(side.id, "empty")}
+    if isinstance(side, ast.Call) and isinstance(side.func, ast.Name) and side.func.id == "len" \
+            and side.args and isinstance(side.args[0], ast.Name) and side.args[0].id in names \
+            and isinstance(other, ast.Constant) and type(other.value) is int and other.value <= 2:
+        return {(side.args[0].id, "empty")}
+    return set()
+
+
+_GUARDED = {"sign": (" is positive", " is non-negative", " >= "),
+            "empty": (" is non-empty", " has at least ")}
+
+
+def domain_for(inputs: list[Input], names: list[str] | None, words: str,
+               solution: str = "") -> Domain | None:
+    """The tested domain of a task: stated properties first (their texts name the task's words),
+    then the inferred ones, less those the reference's own guards show are meant (`guards`)."""
     if not names or not inputs:
         return None
     suite = [b for b in (bind(inp, names) for inp in inputs) if b is not None]
-    rules = stated(words, names, suite) + infer(inputs, names)
-    return Domain(tuple(names), tuple(rules))
+    meant = guards(solution, names)
+    inferred = [r for r in infer(inputs, names)
+                if not any(r.text.startswith(f"`{n}`" + t) for n, k in meant for t in _GUARDED[k])]
+    return Domain(tuple(names), tuple(stated(words, names, suite) + inferred))

@@ -139,7 +139,8 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
     # and what the task states in words. Known preconditions drop inputs; the domain labels them.
     names = parameters(function) if suite.has_entry_function else None
     suite_calls = [inp for inp in recorder.inputs if check is None or check(inp.args, inp.kwargs)]
-    domain = domain_for(suite_calls, names, task_words(task.source, task.solution_start, task.entry_point))
+    domain = domain_for(suite_calls, names, task_words(task.source, task.solution_start, task.entry_point),
+                        task.source[task.solution_start:task.solution_end])
     send(("domain", domain.describe() if domain is not None else []))
     compare = comparison(job)
     # The suite's own inputs (and the dataset's extra ones, all that meet the precondition): the
