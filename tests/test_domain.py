@@ -201,3 +201,46 @@ def test_samples_get_the_same_three_kinds(tmp_path: Path) -> None:
     assert verdicts == {"domain/first": CandidateVerdict.OUTSIDE,
                         "domain/count_pos": CandidateVerdict.WRONG,
                         "domain/span": CandidateVerdict.OUTSIDE}
+
+
+# --- --contracts: EvalPlus contracts borrowed by the original benchmark ------------------------
+
+
+MBPP = DATA / "mbpp.jsonl"
+
+
+@needs_data
+@pytest.mark.skipif(not MBPP.exists(), reason="../shared/data is absent")
+def test_mbpp_tasks_borrow_the_mbpp_plus_contracts(tmp_path: Path) -> None:
+    from testaudit.errors import UsageError
+    from testaudit.load.evalplus import borrowed_contracts
+
+    contracts = borrowed_contracts(MBPP_PLUS)
+    assert "Mbpp/784" in contracts and "Mbpp/9" in contracts
+
+    def witnesses(**options) -> list[str]:
+        out = tmp_path / ("borrowed" if options else "plain")
+        summary = run(RunConfig(dataset=str(MBPP), tasks=("Mbpp/784",), workers=1, out=out, html=False,
+                                cache_dir=None, **options))
+        (task,) = summary.tasks
+        return [task.outcome(m).witness.input for m in task.survivors if task.outcome(m).witness]
+
+    # mul_even_odd(list1), the product of the first even and the first odd number: MBPP's own
+    # tests say nothing against a list without an even number, MBPP+'s contract does. The
+    # original names the parameter list1 as MBPP+ does; the contract is called by position.
+    ns: dict = {}
+    exec(contracts["Mbpp/784"], ns)  # noqa: S102 - the trusted data's contract, in the test
+    check = ns["__testaudit_contract__"]
+
+    def valid(text: str) -> bool:
+        try:
+            check(*eval(f"({text},)"))  # noqa: S307 - our own repr
+        except AssertionError:
+            return False
+        return True
+
+    assert not all(valid(w) for w in witnesses())  # e.g. [1]: no even number
+    borrowed = witnesses(contracts=MBPP_PLUS)
+    assert borrowed and all(valid(w) for w in borrowed)
+    with pytest.raises(UsageError, match="not an EvalPlus record"):
+        borrowed_contracts(MBPP)
