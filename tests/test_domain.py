@@ -46,7 +46,7 @@ def test_a_sign_needs_three_calls_and_a_list_property_three_distinct_lists() -> 
     same = _inputs(([1, 2, 3, 4], 1), ([1, 2, 3, 4], 2), ([1, 2, 3, 4], 3))
     assert not {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} & _texts(
         infer(same, ["xs", "k"]))
-    varied = _inputs(([1, 2, 3, 4], 1), ([0, 5, 6], 2), ([2, 3, 9, 11], 3))
+    varied = _inputs(*[([i, i + 2, i + 5], i) for i in range(8)])
     assert {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} <= _texts(
         infer(varied, ["xs", "k"]))
 
@@ -73,12 +73,14 @@ def test_lower_bounds_and_minimum_lengths_need_more_evidence_than_a_sign() -> No
     assert "`n` >= 2" not in _texts(infer(_inputs(*[(n,) for n in range(2, 6)]), ["n"]))
 
 
-def test_relations_between_parameters() -> None:
-    rules = infer(_inputs((1, 3), (0, 0), (2, 7), (5, 9)), ["lo", "hi"])
-    assert "`lo` <= `hi`" in _texts(rules)
-    pairs = infer(_inputs(("ab", "cd"), ("xyz", "abc"), ("q", "r")), ["a", "b"])
+def test_relations_between_parameters_need_eight_calls() -> None:
+    spans = [(1, 3), (0, 0), (2, 7), (5, 9), (3, 3), (-2, 2), (10, 20), (4, 6)]
+    assert "`lo` <= `hi`" in _texts(infer(_inputs(*spans), ["lo", "hi"]))
+    assert "`lo` <= `hi`" not in _texts(infer(_inputs(*spans[:4]), ["lo", "hi"]))
+    words = ["ab", "xyz", "q", "hello", "to", "abc", "world", "four"]
+    pairs = infer(_inputs(*[(w, w[::-1]) for w in words]), ["a", "b"])
     assert "`a` and `b` have equal lengths" in _texts(pairs)
-    domain = domain_for(_inputs((1, 3), (0, 0), (2, 7), (5, 9)), ["lo", "hi"], "")
+    domain = domain_for(_inputs(*spans), ["lo", "hi"], "")
     assert domain.outside(Input((4, 3))) == "`lo` <= `hi`"
     assert domain.outside(Input((3, 4))) is None
 
@@ -95,8 +97,10 @@ def test_real_mbpp_plus_base_inputs() -> None:
 
     # is_not_prime(1), (2), (10): n is positive, as MBPP+'s contract says (`n > 0`).
     assert domain("Mbpp/3").outside(Input((0,))) == "`n` is positive"
-    # heap_queue_largest(nums, 3 / 2 / 5) with nine numbers: the contract has len(nums) > n.
-    assert domain("Mbpp/4").outside(Input(([1, 2], 2))) == "`n` < len(`nums`)"
+    # heap_queue_largest(nums, 3 / 2 / 5): n is positive, as in the contract (`n > 0`); its
+    # `len(nums) > n` is not inferred from three calls (relations need eight).
+    assert domain("Mbpp/4").outside(Input(([1, 2, 3], 0))) == "`n` is positive"
+    assert domain("Mbpp/4").outside(Input(([1, 2], 2))) is None
     # find_Rotations('aaaa' / 'ab' / 'abc'): never the empty string (MBPP+: len(s) > 0).
     assert domain("Mbpp/9").outside(Input(("",))) == "`s` is non-empty"
     # remove_Occ(s, ch): ch is one character in every base input, as in the contract.
