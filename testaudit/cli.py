@@ -127,6 +127,9 @@ _AUDIT_OPTIONS = [
                   help="Also judge these model samples (HumanEval samples .jsonl: task_id, completion)."),
     click.option("--preconditions", type=click.Path(path_type=Path, dir_okay=False),
                   help="JSON file: task id -> precondition on the arguments (see docs/triage.md)."),
+    click.option("--contracts", type=click.Path(path_type=Path, dir_okay=False),
+                  help="Borrow the input contracts of an EvalPlus file (HumanEval+ for HumanEval, "
+                       "MBPP+ for MBPP) for the same tasks."),
 ]
 
 
@@ -166,7 +169,8 @@ def _config(kw: dict):
                      triage_settings=TriageSettings(max_inputs=kw["triage_inputs"],
                                                     seconds=kw["triage_seconds"], atol=kw["atol"],
                                                     seed=kw["seed"]),
-                     candidates=kw["candidates"], preconditions=kw["preconditions"])
+                     candidates=kw["candidates"], preconditions=kw["preconditions"],
+                     contracts=kw["contracts"])
 
 
 def _run_audit(kw: dict):

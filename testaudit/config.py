@@ -122,6 +122,7 @@ class RunConfig:
     triage_settings: TriageSettings = field(default_factory=TriageSettings)
     candidates: Path | None = None  # --candidates: a HumanEval samples file to audit
     preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
+    contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
 
     @property
     def load_options(self) -> LoadOptions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import itertools
@@ -32,6 +33,7 @@ from testaudit.records import (
     Task,
     TaskAudit,
     TaskJob,
+    TaskRules,
     TaskStatus,
 )
 from testaudit.run.job import run_job
@@ -353,8 +355,10 @@ def _run_material(config: RunConfig, operators: list[str]) -> dict:
     triage = None
     if config.triage:
         rules = config.preconditions.read_bytes() if config.preconditions is not None else b""
+        contracts = config.contracts.read_bytes() if config.contracts is not None else b""
         triage = {"settings": config.triage_settings.to_json(),
-                  "preconditions": hashlib.sha256(rules).hexdigest()}
+                  "preconditions": hashlib.sha256(rules).hexdigest(),
+                  "contracts": hashlib.sha256(contracts).hexdigest()}
     return {"operators": operators, "settings": config.settings.to_json(), "triage": triage,
             "version": __version__}
 
@@ -365,7 +369,6 @@ def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:
         if config.candidates is not None:
             raise UsageError("--candidates needs the triage stage: drop --no-triage")
         return None
-    from testaudit.triage.rules import read_sidecar
     from testaudit.triage.samples import read_samples
 
     samples = read_samples(config.candidates) if config.candidates is not None else {}
@@ -376,8 +379,27 @@ def _triage_input(config: RunConfig, tasks: list[Task]) -> StageConfig | None:
         exec_settings=config.settings,
         workers=config.workers,
         candidates=samples,
-        rules=read_sidecar(config.preconditions) if config.preconditions is not None else {},
+        rules=_rules(config, tasks),
     )
+
+
+def _rules(config: RunConfig, tasks: list[Task]) -> dict[str, TaskRules]:
+    """The --preconditions sidecar's rules, with the --contracts file's contracts borrowed by
+    task id (EvalPlus spells HumanEval's and MBPP's ids as testaudit does: HumanEval/N, Mbpp/N)."""
+    from testaudit.load.evalplus import borrowed_contracts
+    from testaudit.triage.rules import read_sidecar
+
+    rules = read_sidecar(config.preconditions) if config.preconditions is not None else {}
+    if config.contracts is None:
+        return rules
+    contracts = borrowed_contracts(config.contracts)
+    ids = {t.task_id for t in tasks}
+    if not ids & contracts.keys():
+        raise UsageError(f"{config.contracts}: --contracts: no contract's task_id is among the audited tasks")
+    for task_id in ids & contracts.keys():
+        given = rules.get(task_id, TaskRules())
+        rules[task_id] = dataclasses.replace(given, contract=contracts[task_id])
+    return rules
 
 
 def _triage(stage: StageConfig | None, audits: list[TaskAudit], out: Path, progress: Progress,

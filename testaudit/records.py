@@ -168,6 +168,28 @@ class Witness:
     input: str  # the arguments as in a call, or a stdin program's text
     expected: str  # the reference's result (repr), or what it raised
     actual: str  # the program's result (repr), or what it raised
+    # The property of the tested domain the input breaks (triage/domain.py), or None when it meets
+    # every known and inferred precondition. A witness outside the domain shows an edge case to
+    # check against the task's intent, never a confirmed wrong program.
+    outside: str | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.outside is None
+
+
+class SurvivorKind(StrEnum):
+    """The three kinds of survivor, by the evidence triage found (see docs/triage.md)."""
+
+    CONFIRMED = "confirmed_wrong"  # a witness that meets every known and inferred precondition
+    OUTSIDE = "outside_domain"  # witnesses only outside the tested domain: an edge case to judge
+    UNCONFIRMED = "unconfirmed"  # no witness: possibly equivalent
+
+
+def survivor_kind(result: MutantResult) -> SurvivorKind:
+    if result.witness is None:
+        return SurvivorKind.UNCONFIRMED
+    return SurvivorKind.CONFIRMED if result.witness.confirmed else SurvivorKind.OUTSIDE
 
 
 @dataclass(frozen=True)
@@ -191,6 +213,8 @@ class CandidateVerdict(StrEnum):
     FAILS = "fails_tests"  # the task's suite rejects it
     PASSES = "passes"  # passes the suite and agrees with the reference on every input tried
     WRONG = "passes_but_wrong"  # passes the suite, yet a reproduced witness shows it is wrong
+    # passes the suite; differs from the reference only on inputs outside the tested domain
+    OUTSIDE = "passes_differs_outside_domain"
     ERROR = "error"  # could not be judged (the task is broken, or triage could not run)
 
 
@@ -242,6 +266,9 @@ class TaskRules:
 
     precondition: str | None = None
     oracle: str | None = None
+    # A borrowed contract (--contracts): the source of a function, with the parameters of the
+    # task's counterpart in the other benchmark, whose body is that task's contract asserts.
+    contract: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,12 +437,23 @@ class TaskAudit:
         """The mutants the suite lets through (survived or no coverage), in generation order."""
         return [m for m in self.mutants if self.outcome(m).status in UNDETECTED]
 
-    @property
-    def confirmed_wrong(self) -> int:
-        """Survivors with a reproduced witness: wrong programs that pass the tests."""
+    def kind(self, mutant: Mutant) -> SurvivorKind:
+        return survivor_kind(self.outcome(mutant))
+
+    def _count(self, kind: SurvivorKind) -> int:
         if self.status is not TaskStatus.OK:
             return 0
-        return sum(1 for m in self.survivors if self.outcome(m).witness is not None)
+        return sum(1 for m in self.survivors if self.kind(m) is kind)
+
+    @property
+    def confirmed_wrong(self) -> int:
+        """Survivors with a reproduced witness inside the tested domain: wrong programs that pass."""
+        return self._count(SurvivorKind.CONFIRMED)
+
+    @property
+    def outside_domain(self) -> int:
+        """Survivors whose only reproduced witnesses lie outside the tested domain (edge cases)."""
+        return self._count(SurvivorKind.OUTSIDE)
 
     @property
     def score(self) -> Score:
@@ -448,6 +486,10 @@ class AuditSummary:
         return sum(t.confirmed_wrong for t in self.tasks)
 
     @property
+    def outside_domain(self) -> int:
+        return sum(t.outside_domain for t in self.tasks)
+
+    @property
     def tasks_accepting_wrong(self) -> int:
         return sum(1 for t in self.tasks if t.confirmed_wrong)
 
@@ -459,7 +501,7 @@ class AuditSummary:
     @property
     def unconfirmed(self) -> int:
         """Survivors without a reproduced witness: possibly equivalent to the reference."""
-        return self.score.undetected - self.confirmed_wrong
+        return self.score.undetected - self.confirmed_wrong - self.outside_domain
 
     @property
     def suggested_test_count(self) -> int:

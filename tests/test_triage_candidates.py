@@ -18,6 +18,7 @@ SAMPLES = FIXTURES / "triage_samples.jsonl"
 RULES = FIXTURES / "triage_preconditions.json"
 TASKS = ("HumanEval/2", "HumanEval/34", "HumanEval/35", "HumanEval/40", "HumanEval/52", "HumanEval/59")
 WRONG, PASSES, FAILS = CandidateVerdict.WRONG, CandidateVerdict.PASSES, CandidateVerdict.FAILS
+OUTSIDE = CandidateVerdict.OUTSIDE
 
 # The hand-written samples (fixtures/README.md), by line: what each one is.
 EXPECTED = {
@@ -28,9 +29,9 @@ EXPECTED = {
     5: FAILS,  # HumanEval/52: max(l) <= t lets the threshold itself through
     6: WRONG,  # HumanEval/34: sorted by absolute value
     7: WRONG,  # HumanEval/40: may use one element twice
-    8: WRONG,  # HumanEval/2: number - int(number), wrong for negative numbers (outside the docs)
+    8: OUTSIDE,  # HumanEval/2: number - int(number), wrong for negative numbers ("positive")
     9: FAILS,  # HumanEval/59: trial division that stops one step early
-    10: WRONG,  # HumanEval/59: right for n > 1 as documented, not for n <= 1
+    10: OUTSIDE,  # HumanEval/59: right for n > 1 as documented ("Assume n > 1"), not for n <= 1
     11: FAILS,  # HumanEval/34: does not compile
 }
 
@@ -60,7 +61,8 @@ def test_every_sample_gets_its_known_verdict(summary) -> None:
 def test_wrong_samples_carry_a_witness_that_shows_the_bug(summary) -> None:
     found = judged(summary)
     for line, result in found.items():
-        assert (result.witness is not None) == (result.verdict is WRONG), line
+        assert (result.witness is not None) == (result.verdict in (WRONG, OUTSIDE)), line
+        assert result.verdict is not OUTSIDE or not result.witness.confirmed
     lst = eval(found[1].witness.input)  # noqa: S307 - our own repr
     assert max(lst) < 0 and found[1].witness.actual == "0"
     lst, t = eval(found[4].witness.input)  # noqa: S307
@@ -73,7 +75,7 @@ def test_wrong_samples_carry_a_witness_that_shows_the_bug(summary) -> None:
 
 def test_preconditions_clear_samples_whose_witness_is_outside_the_domain(tmp_path: Path) -> None:
     found = judged(audit(tmp_path, preconditions=RULES))
-    assert found[8].verdict is PASSES and found[10].verdict is PASSES
+    assert found[8].verdict is PASSES and found[10].verdict is PASSES  # no input outside is tried
     assert found[1].verdict is WRONG
 
 
@@ -89,7 +91,8 @@ def test_cli_leads_with_wrong_programs_and_lists_wrong_samples(tmp_path: Path) -
     assert "HumanEval/35 (sample line 1): passes the tests, but wrong" in result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["summary"]["candidates"] == {"samples": 5, "fails_tests": 2, "passes": 1,
-                                             "passes_but_wrong": 2, "error": 0}
+                                             "passes_but_wrong": 2, "passes_differs_outside_domain": 0,
+                                             "error": 0}
     task = next(t for t in data["tasks"] if t["task_id"] == "HumanEval/35")
     assert [c["verdict"] for c in task["candidates"]] == ["passes_but_wrong", "passes", "fails_tests"]
 

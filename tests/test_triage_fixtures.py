@@ -72,11 +72,13 @@ def test_clamp_witnesses_and_an_input_outside_the_documented_domain(plain) -> No
     assert x > hi and eval(dropped.witness.expected) == hi  # noqa: S307
     assert found[(6, "hi", "None")].status is MutantStatus.NO_COVERAGE  # never returns hi
     assert found[(6, "hi", "None")].witness.actual == "None"
-    # x == lo is where `x <= lo` differs, and only when lo > hi: the docstring excludes that,
-    # but without a precondition triage cannot know it; the report shows the input.
+    # x == lo is where `x <= lo` differs, and only when lo > hi: the docstring's "(lo <= hi)"
+    # excludes that, so the witness is shown as outside the tested domain, never as wrong.
     boundary = found[(3, "<", "<=")].witness
     x, lo, hi = eval(f"({boundary.input},)")  # noqa: S307
     assert x == lo > hi
+    assert boundary.outside == "`lo` <= `hi` (stated)"
+    assert dropped.witness.confirmed
     assert found[(5, ">", ">=")].witness is None  # equivalent: returns hi when x == hi
 
 
@@ -109,7 +111,9 @@ def test_suggested_tests_pass_on_the_reference_and_kill_every_confirmed_survivor
     checked = 0
     for task_audit in plain.tasks:
         task = task_audit.task
-        confirmed = [m for m in task_audit.mutants if task_audit.outcome(m).witness is not None]
+        # Confirmed: a witness inside the tested domain (clamp's `x <= lo` is outside it).
+        confirmed = [m for m in task_audit.mutants if task_audit.outcome(m).witness is not None
+                     and task_audit.outcome(m).witness.confirmed]
         assert bool(task_audit.suggested_tests) == bool(confirmed)
         for test in task_audit.suggested_tests:
             assert passes(task.source, task.entry_point, test), test
@@ -119,7 +123,7 @@ def test_suggested_tests_pass_on_the_reference_and_kill_every_confirmed_survivor
             assert own and not passes(program, task.entry_point, own)
             assert any(not passes(program, task.entry_point, t) for t in task_audit.suggested_tests)
             checked += 1
-    assert checked == plain.confirmed_wrong == 6
+    assert checked == plain.confirmed_wrong == 5 and plain.outside_domain == 1
     assert plain.tasks_accepting_wrong == 3
 
 
@@ -136,7 +140,9 @@ def test_results_json_round_trip_keeps_triage(plain, tmp_path: Path) -> None:
             assert (a.status, a.witness, a.suggested_test, a.inputs_tried) == \
                    (b.status, b.witness, b.suggested_test, b.inputs_tried)
     counts = results.to_json(plain, "test")["summary"]
-    assert counts["confirmed_wrong"] == 6 and counts["unconfirmed"] == plain.score.undetected - 6
+    assert counts["confirmed_wrong"] == 5 and counts["outside_domain"] == 1
+    assert counts["unconfirmed"] == plain.score.undetected - 6
+    assert back.outside_domain == 1
 
 
 def _triage_view(summary: AuditSummary) -> list:

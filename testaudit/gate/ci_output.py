@@ -27,8 +27,12 @@ def survivor_line(audit: TaskAudit, mutant: Mutant) -> str:
             f"({mutant.operator}, {result.status.value})")
     w = result.witness
     if w is not None:
-        text += (f" wrong on input {one_line(w.input, 60)}: expected "
+        # Never "wrong" outside the tested domain: that is an edge case for the maintainer.
+        verdict = "wrong on input" if w.confirmed else "differs only outside the tested domain, on input"
+        text += (f" {verdict} {one_line(w.input, 60)}: expected "
                  f"{one_line(w.expected, 40)}, got {one_line(w.actual, 40)}")
+        if not w.confirmed:
+            text += f" ({one_line(w.outside or '', 80)})"
     return text
 
 

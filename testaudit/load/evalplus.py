@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import copy
 import textwrap
+from pathlib import Path
 
 from testaudit.config import LoadOptions
-from testaudit.errors import FieldError
+from testaudit.errors import DatasetError, FieldError, UsageError
 from testaudit.load.fields import (
     compiles_program,
     error_task,
@@ -19,7 +20,7 @@ from testaudit.load.fields import (
     with_newline,
 )
 from testaudit.records import EvalPlusData, Origin, SuiteKind, Task
-from testaudit.store.files import Record
+from testaudit.store.files import Record, read_records
 from testaudit.suites.evalplus import CONTRACT_FUNCTION, deserialize, mbpp_number
 
 REQUIRED = frozenset({"task_id", "prompt", "canonical_solution", "entry_point", "base_input", "plus_input"})
@@ -137,3 +138,43 @@ def _build(record: Record, path: str, options: LoadOptions) -> Task:
             contract_check=contract_check(tree, entry_point, contract),
         ),
     )
+
+
+# --- borrowed contracts (--contracts) ----------------------------------------------------------
+
+
+def borrowed_contracts(path: Path) -> dict[str, str]:
+    """EvalPlus task id -> its contract checker's source, from a HumanEval+ or MBPP+ file.
+
+    For --contracts: the same tasks of the original benchmark (HumanEval/N, and MBPP's and
+    sanitized MBPP's task numbers, which testaudit spells Mbpp/N as EvalPlus does) borrow them.
+    The checker keeps EvalPlus's parameter names; triage calls it with the arguments by position.
+    A file that is not EvalPlus's, or a damaged record, is a one-line error naming it.
+    """
+    if not path.exists():
+        raise UsageError(f"{path}: --contracts: no such file")
+    try:
+        records = read_records(path)
+    except DatasetError as exc:
+        raise UsageError(f"{path}: --contracts: {exc}") from exc
+    found: dict[str, str] = {}
+    for record in records:
+        data = record.data
+        if data is None:
+            raise UsageError(f"{path}:{record.line}: --contracts: {record.error or 'damaged record'}")
+        if not {"task_id", "prompt", "canonical_solution", "entry_point"} <= data.keys():
+            raise UsageError(f"{path}:{record.line}: --contracts: not an EvalPlus record (it needs "
+                             "task_id, prompt, canonical_solution, entry_point and contract)")
+        contract = data.get("contract") or ""
+        if not isinstance(contract, str) or not contract.strip():
+            continue
+        try:
+            tree = compiles_program(data["prompt"], data["canonical_solution"], "prompt")
+            checker = contract_check(tree, data["entry_point"], contract)
+        except (FieldError, StopIteration) as exc:
+            raise UsageError(f"{path}:{record.line}: --contracts: {exc}") from exc
+        if checker is not None:
+            found[str(data["task_id"])] = checker
+    if not found:
+        raise UsageError(f"{path}: --contracts: holds no contracts")
+    return found

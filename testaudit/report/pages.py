@@ -152,6 +152,7 @@ SAMPLE_LABELS = {
     CandidateVerdict.FAILS: "fails the tests",
     CandidateVerdict.PASSES: "passes the tests",
     CandidateVerdict.WRONG: "passes the tests, but wrong",
+    CandidateVerdict.OUTSIDE: "passes the tests, differs only outside the tested domain",
     CandidateVerdict.ERROR: "not judged",
 }
 
@@ -480,7 +481,8 @@ def task_page(
         survivors=tuple(
             sorted(
                 (v for v in views if ok and v.status in undetected),
-                key=lambda v: (v.witness is None, v.line, v.column),
+                key=lambda v: (v.witness is None, v.witness is not None and v.witness.outside is not None,
+                               v.line, v.column),
             )
         ),
         detected=tuple(v for v in views if ok and v.status in detected),
@@ -630,6 +632,14 @@ def headlines(summary: AuditSummary, rows: Sequence[TaskRow]) -> tuple[Headline,
             "bad" if confirmed_tasks else "good",
         ))
     unconfirmed = summary.unconfirmed
+    if confirmed is not None and summary.outside_domain:
+        lines.append(Headline(
+            str(summary.outside_domain),
+            "survivors differ only outside the tested domain",
+            "neutral",
+            note="witnesses on inputs that break a property of the tasks' own test inputs or stated "
+            "preconditions: edge cases to check against each task's intent, never counted as wrong",
+        ))
     lines.append(Headline(
         f"{score.undetected} of {score.scored}",
         "mutants of the reference solutions pass all tests",

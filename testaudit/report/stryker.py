@@ -7,12 +7,14 @@ from importlib import metadata
 from pathlib import Path
 
 from testaudit.records import (
+    UNDETECTED,
     AuditSummary,
     Mutant,
     MutantResult,
     MutantStatus,
     TaskAudit,
     TaskStatus,
+    survivor_kind,
 )
 from testaudit.store import codec
 from testaudit.store.files import write_atomic
@@ -85,6 +87,8 @@ def _mutant(audit: TaskAudit, mutant: Mutant, result: MutantResult) -> dict:
     extra: dict = {"status": result.status.value, "original": mutant.original}
     if result.witness is not None:
         extra["witness"] = codec.witness_to_json(result.witness)
+    if result.status in UNDETECTED:  # confirmed_wrong, outside_domain or unconfirmed
+        extra["survivorKind"] = survivor_kind(result).value
     if result.suggested_test:
         extra["suggestedTest"] = result.suggested_test
     entry["testaudit"] = extra
@@ -140,6 +144,7 @@ def stryker_report(summary: AuditSummary) -> dict:
             "seconds": summary.seconds,
             # None (null) when no triage ran, as in results.json: nothing is confirmed, or refuted.
             "confirmedWrong": summary.confirmed_wrong if summary.triaged else None,
+            "outsideDomain": summary.outside_domain if summary.triaged else None,
         },
     }
     return report

@@ -169,17 +169,24 @@ def _triage_lines(summary: AuditSummary, w) -> None:
         return
     wrong, tasks = summary.confirmed_wrong, summary.tasks_accepting_wrong
     w(f"  {plural(wrong, 'wrong program')} {'passes' if wrong == 1 else 'pass'} the tests of "
-      f"{plural(tasks, 'task')} (survivors with a reproduced witness input)\n")
+      f"{plural(tasks, 'task')} (survivors with a reproduced witness input inside the tested domain)\n")
+    if summary.outside_domain:
+        edge = summary.outside_domain
+        w(f"  triage: {plural(edge, 'survivor')} {'differs' if edge == 1 else 'differ'} "
+          "only outside the tested domain (edge cases to check against the tasks' intent)\n")
     w(f"  triage: {summary.unconfirmed} survivors unconfirmed (possibly equivalent), "
       f"{plural(summary.suggested_test_count, 'verified suggested test')}, "
       f"in {summary.triage_seconds:.1f} s\n")
     samples = summary.samples
     if not samples:
         return
-    passing = [c for c in samples if c.verdict in (CandidateVerdict.PASSES, CandidateVerdict.WRONG)]
+    passing = [c for c in samples if c.verdict in (CandidateVerdict.PASSES, CandidateVerdict.WRONG,
+                                                    CandidateVerdict.OUTSIDE)]
     bad = [c for c in passing if c.verdict is CandidateVerdict.WRONG]
+    edge = sum(1 for c in passing if c.verdict is CandidateVerdict.OUTSIDE)
     w(f"  samples: {len(samples)} judged, {len(passing)} pass the tests, "
-      f"{len(bad)} of those wrong\n")
+      f"{len(bad)} of those wrong" + (f", {edge} differ only outside the tested domain" if edge else "")
+      + "\n")
     for c in bad[:10]:
         witness = c.witness
         shown = (witness.input, witness.actual, witness.expected) if witness else (None,) * 3

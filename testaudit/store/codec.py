@@ -12,6 +12,7 @@ CandidateResult inside a task entry has no task_id; `reference_from_json` and
 from __future__ import annotations
 
 from testaudit.records import (
+    UNDETECTED,
     CandidateResult,
     CandidateVerdict,
     Dataset,
@@ -27,6 +28,7 @@ from testaudit.records import (
     TaskAudit,
     TaskStatus,
     Witness,
+    survivor_kind,
 )
 
 SCORE_DIGITS = 6  # scores and seconds are rounded to this many places in results.json
@@ -60,14 +62,18 @@ def location_from_json(data: dict) -> Location:
 def witness_to_json(witness: Witness | None) -> dict | None:
     if witness is None:
         return None
-    return {"input": witness.input, "expected": witness.expected, "actual": witness.actual}
+    data = {"input": witness.input, "expected": witness.expected, "actual": witness.actual}
+    if witness.outside is not None:  # only then: a confirmed witness reads as it always has
+        data["outside_domain"] = witness.outside
+    return data
 
 
 def witness_from_json(data: dict | None) -> Witness | None:
     # An empty object has always meant "no witness" to the readers of these files.
     if not data:
         return None
-    return Witness(data["input"], data["expected"], data["actual"])
+    # Files written before the three kinds of survivor have no "outside_domain": confirmed.
+    return Witness(data["input"], data["expected"], data["actual"], data.get("outside_domain"))
 
 
 # --- ReferenceRun ----------------------------------------------------------------------------
@@ -130,6 +136,8 @@ def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
         "seconds": round(outcome.seconds, SCORE_DIGITS),
         "diff": mutant.diff,
         "witness": witness_to_json(outcome.witness),
+        # Of a survivor: confirmed_wrong, outside_domain or unconfirmed (records.SurvivorKind).
+        "survivor_kind": survivor_kind(outcome).value if outcome.status in UNDETECTED else None,
         "suggested_test": outcome.suggested_test,
         "inputs_tried": outcome.inputs_tried,
     }

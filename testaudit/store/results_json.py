@@ -39,12 +39,15 @@ def triage_counts(summary: AuditSummary) -> dict:
     samples = summary.samples
     if not summary.triaged:
         return {"triage_seconds": None, "confirmed_wrong": None, "tasks_accepting_wrong": None,
-                "unconfirmed": None, "suggested_tests": None, "candidates": None}
+                "outside_domain": None, "unconfirmed": None, "suggested_tests": None, "candidates": None}
     verdicts = Counter(c.verdict.value for c in samples)
     return {
         "triage_seconds": round(summary.triage_seconds, 3),
         "confirmed_wrong": summary.confirmed_wrong,
         "tasks_accepting_wrong": summary.tasks_accepting_wrong,
+        # Survivors whose witnesses all lie outside the tested domain: edge cases, never counted
+        # in confirmed_wrong.
+        "outside_domain": summary.outside_domain,
         "unconfirmed": summary.unconfirmed,
         "suggested_tests": summary.suggested_test_count,
         "candidates": {"samples": len(samples), **{v.value: verdicts[v.value] for v in CandidateVerdict}}

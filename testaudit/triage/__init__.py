@@ -87,7 +87,7 @@ def job_key(job: TriageJob, exec_settings: ExecSettings) -> str:
         "source": job.task.source,
         "test": job.task.test,
         "suite_data": suite_material(job.task),  # the dataset's inputs, contract, cases...
-        "rules": [job.rules.precondition, job.rules.oracle],
+        "rules": [job.rules.precondition, job.rules.oracle, job.rules.contract],
         "survivors": [(r.mutant_id, r.status.value) for r in job.results],
         "samples": [(c.sample, c.completion) for c in job.candidates],
     }

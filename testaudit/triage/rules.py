@@ -28,6 +28,7 @@ from pathlib import Path
 from testaudit.errors import UsageError
 from testaudit.records import TaskRules
 from testaudit.store.files import read_json
+from testaudit.suites.evalplus import CONTRACT_FUNCTION
 from testaudit.values import CO_VARARGS, CO_VARKEYWORDS
 
 Check = Callable[[tuple, dict], bool]
@@ -45,7 +46,8 @@ def rules_for(task_id: str, entry_point: str, sidecar: dict[str, TaskRules]) -> 
     """The sidecar's rules for a task, falling back field by field on the known ones."""
     known = KNOWN.get((task_id, entry_point), TaskRules())
     given = sidecar.get(task_id, TaskRules())
-    return TaskRules(given.precondition or known.precondition, given.oracle or known.oracle)
+    return TaskRules(given.precondition or known.precondition, given.oracle or known.oracle,
+                     given.contract or known.contract)
 
 
 def read_sidecar(path: Path) -> dict[str, TaskRules]:
@@ -118,6 +120,35 @@ def compile_check(body: str | None, function: object, namespace: dict) -> Check 
         return True
 
     return holds
+
+
+def compile_borrowed(source: str | None, function: object, namespace: dict) -> Check | None:
+    """A borrowed contract (--contracts, `TaskRules.contract`): a function source with the
+    parameters of the task's counterpart elsewhere, called with the arguments by position (the
+    two benchmarks may name them differently). Run in the reference's namespace, in a child."""
+    if not source:
+        return None
+    scope = dict(namespace)
+    exec(compile(source, "<borrowed contract>", "exec", dont_inherit=True), scope)
+    checker = scope[CONTRACT_FUNCTION]
+    names = parameters(function) or []
+
+    def holds(args: tuple, kwargs: dict) -> bool:
+        values = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
+        try:
+            checker(*values)
+        except Exception:
+            return False
+        return True
+
+    return holds
+
+
+def both(first: Check | None, second: Check | None) -> Check | None:
+    """A check that holds when both do (either may be absent)."""
+    if first is None or second is None:
+        return first or second
+    return lambda args, kwargs: first(args, kwargs) and second(args, kwargs)
 
 
 def compile_oracle(expression: str | None, function: object, namespace: dict) -> Oracle | None:

@@ -56,8 +56,16 @@ from testaudit.triage.compare import (
     sendable,
     verify_body,
 )
+from testaudit.triage.domain import Domain, domain_for, task_words
 from testaudit.triage.explore import Generator, Recorder
-from testaudit.triage.rules import compile_check, compile_oracle, parameters, source_for
+from testaudit.triage.rules import (
+    both,
+    compile_borrowed,
+    compile_check,
+    compile_oracle,
+    parameters,
+    source_for,
+)
 from testaudit.triage.samples import judge
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, is_plain, opaque_type
@@ -67,6 +75,9 @@ GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this 
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
+# Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
+# inputs; they never become parents of new ones, so generation stays inside the domain.
+OUTSIDE_SHARE = 0.25
 # The records of ours a triage child sends besides sandbox.child.FRAME_CLASSES.
 FRAMES = frozenset({("testaudit.triage.compare", "Outcome")})
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
@@ -96,6 +107,8 @@ class Explored:
     failure: str | None = None  # why it did not (should not happen: the run stage saw it pass)
     inputs: list[Input] = field(default_factory=list)
     expected: list[Outcome] = field(default_factory=list)
+    outside: list[str | None] = field(default_factory=list)  # per input: the property it breaks
+    domain: list[str] = field(default_factory=list)  # the tested domain's properties, for notes
     slowest: float = 0.0  # CPU seconds of the reference's slowest kept call
     skipped: int = 0  # suite calls whose arguments are not plain data
     opaque: list[str] = field(default_factory=list)  # types of the reference's non-plain results
@@ -119,9 +132,17 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
     send(("params", parameters(function) if suite.has_entry_function else None))
     seed = reseed(task.source, seed)
     rules = (None, None) if not suite.has_entry_function else (
-        compile_check(source_for(job.rules.precondition, suite.precondition(task)), function, namespace),
+        both(compile_check(source_for(job.rules.precondition, suite.precondition(task)), function, namespace),
+             compile_borrowed(job.rules.contract, function, namespace)),
         compile_oracle(job.rules.oracle, function, namespace))
     check, judge = rules
+    # The tested domain: what the suite's own calls (that meet the known preconditions) share,
+    # and what the task states in words. Known preconditions drop inputs; the domain labels them.
+    names = parameters(function) if suite.has_entry_function else None
+    suite_calls = [inp for inp in recorder.inputs if check is None or check(inp.args, inp.kwargs)]
+    domain = domain_for(suite_calls, names, task_words(task.source, task.solution_start, task.entry_point),
+                        task.source[task.solution_start:task.solution_end])
+    send(("domain", domain.describe() if domain is not None else []))
     compare = comparison(job)
     # The suite's own inputs (and the dataset's extra ones, all that meet the precondition): the
     # reference may raise on them (a suite may expect it), but must behave the same way twice.
@@ -136,16 +157,20 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             opaque.add(opaque_type(first.value))
         elif (first.conclusive and agree(first, second, compare, None, inp)
                 and _accepted(judge, inp, first)):
-            originals.append((inp, first))
+            originals.append((inp, first, _outside(domain, inp)))
         if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
             send(("inputs", []))
             last = time.process_time()
-    slowest = max((o.seconds for _, o in originals), default=0.0)
+    slowest = max((o.seconds for _, o, _ in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
-    costs = sorted(o.seconds for _, o in originals) or [0.0]
-    _grow(job, function, rules, originals, seed, send, min(1.0, max(0.005, 20 * slowest)), started,
-          _max_tries(job.settings, costs[len(costs) // 2]))
+    costs = sorted(o.seconds for _, o, _ in originals) or [0.0]
+    _grow(job, function, rules, domain, originals, seed, send, min(1.0, max(0.005, 20 * slowest)),
+          started, _max_tries(job.settings, costs[len(costs) // 2]))
+
+
+def _outside(domain: Domain | None, inp: Input) -> str | None:
+    return None if domain is None else domain.outside(inp)
 
 
 def _max_tries(settings, per_call_cost: float) -> int:
@@ -178,7 +203,8 @@ def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
     return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
 
 
-def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]], seed: int | None,
+def _grow(job: TriageJob, function, rules, domain: Domain | None,
+          originals: list[tuple[Input, Outcome, str | None]], seed: int | None,
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
     """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
 
@@ -189,12 +215,14 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
     compare = comparison(job)
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
-    seeds = [inp for inp, _ in originals]
+    # Parents are the inputs inside the tested domain (all of them when none is).
+    seeds = [inp for inp, _, out in originals if out is None] or [inp for inp, _, _ in originals]
     generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
     if generator is None:  # the kind has no generator of its own: argument lists
         generator = Generator(seeds, rng, job.task.source)
-    seen = {inp.text for inp, _ in originals}
+    seen = {inp.text for inp, _, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
+    outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
     for inp in generator:
         now = time.process_time()
         spent = now - started > GROW_SAFETY * settings.seconds
@@ -212,10 +240,16 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
             continue
+        outside = _outside(domain, inp)
+        if outside is not None and outside_left <= 0:
+            continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
             continue
-        generator.keep(inp)
-        batch.append((inp, first))
+        if outside is None:
+            generator.keep(inp)
+        else:
+            outside_left -= 1
+        batch.append((inp, first, outside))
         kept += 1
         if len(batch) >= 64 or now - last > 0.05:
             send(("inputs", batch))
@@ -227,7 +261,7 @@ def _grow(job: TriageJob, function, rules, originals: list[tuple[Input, Outcome]
 def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSettings, workdir: str,
             path: str) -> Explored:
     found = Explored()
-    arrived: list[tuple[Input, Outcome]] = []
+    arrived: list[tuple[Input, Outcome, str | None]] = []
 
     def body(send: children.Send) -> None:
         _explore_body(job, prepared, path, settings.seed, send)
@@ -246,10 +280,16 @@ def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSetting
             arrived.extend(frame[1])
         elif kind == "opaque":
             found.opaque = frame[1]
-    # Preference order: closest to the suite's own inputs, then shortest, then first found.
-    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][0].distance, len(arrived[i][0].text), i))
+        elif kind == "domain":
+            found.domain = frame[1]
+    # Preference order: inside the tested domain first, then closest to the suite's own inputs,
+    # then shortest, then first found. A witness is the best disagreeing input, so a survivor is
+    # shown an input outside the domain only when it differs nowhere inside it.
+    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][2] is not None, arrived[i][0].distance,
+                                                       len(arrived[i][0].text), i))
     found.inputs = [arrived[i][0] for i in order]
     found.expected = [arrived[i][1] for i in order]
+    found.outside = [arrived[i][2] for i in order]
     found.slowest = max((o.seconds for o in found.expected), default=0.0)
     return found
 
@@ -353,7 +393,8 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
         if frame[0] == "rerun" and frame[2] and found.witness is None:
             index = frame[1]
             found.witness = Witness(witness_input(job, explored.inputs[index]),
-                                    compare.describe(explored.expected[index]), frame[3])
+                                    compare.describe(explored.expected[index]), frame[3],
+                                    explored.outside[index])
         elif frame[0] == "assert" and frame[2] is False:
             found.failed.add(asserts[frame[1]])
     return found
@@ -417,6 +458,8 @@ def _draft_cover(job: TriageJob, explored: Explored, mutants: list[Subject]) -> 
     texts: dict[int, str] = {}
     for subject in mutants:
         for index in subject.disagree:
+            if explored.outside[index] is not None:  # the task's tests stay inside its domain
+                continue
             if index not in texts and (text := test_for(job, explored, index)) is not None:
                 texts[index] = text
     kills = {texts[i]: {s.ident for s in mutants if i in s.disagree} for i in sorted(texts)}
@@ -454,7 +497,7 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
     proven: dict[str, set] = {}
     for subject in mutants:
         found = verified.get(subject.ident)
-        if found is not None and found.witness is not None:
+        if found is not None and found.witness is not None and found.witness.confirmed:
             for text in found.failed & good:
                 proven.setdefault(text, set()).add(subject.ident)
     order = sorted(proven, key=lambda t: (index_of.get(t, len(explored.inputs)), len(t), t))
@@ -497,9 +540,17 @@ def _mutant_result(subject: Subject, result: MutantResult, checked: _Checked) ->
         why = (f"no input of {subject.tried} tried tells it from the reference" if subject.tried
                else "no inputs to try it on") + ": unconfirmed, possibly equivalent"
         detail = f"{detail}; {why}" if detail else why
+    elif not witness.confirmed:
+        why = _edge_case(witness)
+        detail = f"{detail}; {why}" if detail else why
     return replace(result, status=status, detail=detail, witness=witness,
                    suggested_test=checked.own.get(subject.ident) if witness else None,
                    inputs_tried=subject.tried)
+
+
+def _edge_case(witness: Witness) -> str:
+    return (f"differs only outside the tested domain ({witness.outside}): an edge case to check "
+            "against the task's intent")
 
 
 def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, str | None],
@@ -510,8 +561,11 @@ def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, st
         return base
     found = checked.verified.get(subject.ident)
     if found is not None and found.witness is not None:
-        return replace(base, verdict=CandidateVerdict.WRONG, detail=None, witness=found.witness,
-                       suggested_test=checked.own.get(subject.ident), inputs_tried=subject.tried)
+        confirmed = found.witness.confirmed
+        return replace(base, verdict=CandidateVerdict.WRONG if confirmed else CandidateVerdict.OUTSIDE,
+                       detail=None if confirmed else _edge_case(found.witness),
+                       witness=found.witness, suggested_test=checked.own.get(subject.ident),
+                       inputs_tried=subject.tried)
     detail = subject.broken or (f"agrees with the reference on all {subject.tried} inputs tried"
                                 if subject.tried else "no inputs to compare it with the reference on")
     return replace(base, verdict=CandidateVerdict.PASSES, detail=detail, inputs_tried=subject.tried)

@@ -1,0 +1,601 @@
+"""The domain a task's tests use: properties every input of its own suite satisfies.
+
+Triage grows new inputs from the suite's own; a witness on an input the task rules out (a list
+with duplicates where the docstring says there are none, `lo > hi` for a range) proves nothing a
+maintainer can act on. So each input is labelled: inside the tested domain, or outside it, and
+why (the first property it breaks). Two sources of properties:
+
+- **the suite's inputs** (`infer`): per parameter of the entry point, what all of the suite's
+  values share: their type, non-emptiness, a minimum length, the sign of numbers (and of the
+  elements of sequences of numbers), a lower bound, unique elements, sortedness, the characters
+  of strings, the shape of nested values; and relations between two parameters (`lo <= hi`,
+  equal lengths, `n == len(xs)`).
+- **the task's own words** (`stated`): "positive", "non-negative", "non-empty", "no
+  duplicates", "of equal length", "consisting only of 0s and 1s", "lowercase letters", `n > 1`,
+  in the prompt or the entry point's docstring. A stated property is kept only if every one of
+  the suite's inputs meets it (a misread sentence must not rule out the suite's own inputs).
+
+Conservative by rule: a property is inferred only from enough evidence. A number's sign, a
+string's characters, non-emptiness, grid shapes and `n == len(xs)` need MIN_EVIDENCE distinct
+values (a sign: distinct calls); the rest of structure (unique or sorted elements, a tuple's
+length, a minimum length, properties of elements) and every other relation between two
+parameters needs MIN_BOUND. Measured on
+MBPP+, whose plus inputs are valid by its contracts, the structural properties of three base
+inputs are broken by valid inputs in most tasks (duplicates in 112 of 113 tasks, unsorted lists in
+34 of 39), a sign in about half. Upper bounds are never inferred: a larger number or a longer list
+is rarely invalid, only slower. A property the reference's own code guards against (`if n < 0:`,
+`if not xs:`) is not inferred either: the reference was written for those values.
+
+Everything here is plain data and pure functions of it: no task code runs. Inputs are labelled in
+the explore child, where they are made.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from testaudit.values import Input
+
+MIN_EVIDENCE = 3  # distinct values a property must hold on before it is inferred
+MIN_BOUND = 8  # distinct values for a lower bound other than a sign, or a minimum length >= 2
+MIN_PAIRS = 6  # adjacent pairs (sum of len - 1) before "unique" or "sorted" is inferred
+MIN_CHARS = 12  # characters in all before a character class is inferred
+SMALL_ALPHABET = 4  # at most this many distinct characters: the alphabet itself is the property
+
+Values = list  # one input's arguments bound to parameter positions (MISSING where not given)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One property of the tested domain: a test on an input's bound arguments, and its text."""
+
+    text: str  # e.g. "`nums` is non-empty", shown with a witness that breaks it
+    origin: str  # "suite" (inferred from its inputs) or "prompt" (stated in the task's words)
+    test: Callable[[Values], bool]
+
+    def holds(self, values: Values) -> bool:
+        try:
+            return bool(self.test(values))
+        except Exception:  # a value the property cannot even inspect breaks it
+            return False
+
+
+@dataclass(frozen=True)
+class Domain:
+    names: tuple[str, ...]
+    rules: tuple[Rule, ...] = ()
+
+    def bind(self, inp: Input) -> Values | None:
+        return bind(inp, list(self.names))
+
+    def outside(self, inp: Input) -> str | None:
+        """The first property the input breaks, or None when it is inside the tested domain."""
+        values = self.bind(inp)
+        if values is None:
+            return None
+        for rule in self.rules:
+            if not rule.holds(values):
+                return rule.text
+        return None
+
+    def describe(self) -> list[str]:
+        return [f"{r.text} ({r.origin})" for r in self.rules]
+
+
+def bind(inp: Input, names: list[str]) -> Values | None:
+    """The input's arguments by parameter position; None when they do not fit the parameters."""
+    if len(inp.args) > len(names) or any(k not in names for k in inp.kwargs):
+        return None
+    values: list = list(inp.args) + [MISSING] * (len(names) - len(inp.args))
+    for key, value in inp.kwargs.items():
+        values[names.index(key)] = value
+    return values
+
+
+# --- value kinds -------------------------------------------------------------------------------
+
+
+def _is_number(v: object) -> bool:
+    return type(v) in (int, float)
+
+
+def _is_sized(v: object) -> bool:
+    return type(v) in (str, list, tuple, dict, set, frozenset)
+
+
+def _is_sequence(v: object) -> bool:
+    return type(v) in (list, tuple)
+
+
+def _kind(v: object) -> str:
+    return "number" if type(v) is float else type(v).__name__
+
+
+def _hashable(xs: Iterable) -> bool:
+    try:
+        for x in xs:
+            hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _distinct(values: list) -> list:
+    seen: dict[str, object] = {}
+    for v in values:
+        seen.setdefault(repr(v), v)
+    return list(seen.values())
+
+
+_CLASSES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("lowercase letters", str.islower),
+    ("uppercase letters", str.isupper),
+    ("digits", lambda c: c in string.digits),
+    ("spaces", lambda c: c == " "),
+    ("punctuation", lambda c: c in string.punctuation),
+)
+
+
+def _class_of(c: str) -> str:
+    for name, test in _CLASSES:
+        if test(c):
+            return name
+    return "other characters"
+
+
+# --- one parameter (or the pooled elements of one) ---------------------------------------------
+
+
+def _at(i: int) -> Callable[[Values], object]:
+    return lambda values: values[i]
+
+
+Every = Callable[[Callable[[object], bool]], Callable[[Values], bool]]
+
+
+def _scalar_rules(label: str, values: list, get: Callable[[Values], Iterable],
+                  containers: int = 0, calls: int = 0) -> list[Rule]:
+    """Properties of one parameter's values (`get` yields the values of an input to test).
+
+    For the pooled elements of a sequence, `containers` is how many distinct sequences they come
+    from: ten elements of three lists are three observations of how the suite builds a list, so
+    value properties of elements need MIN_BOUND sequences, not MIN_BOUND elements. A number's
+    sign counts the suite's distinct calls (`calls`): `n` of 1, 2 and 1 in three different calls
+    are three observations that the suite never passes a number below 1."""
+    distinct = _distinct(values)
+    if not distinct:
+        return []
+
+    def every(test: Callable[[object], bool]) -> Callable[[Values], bool]:
+        return lambda vs: all(v is MISSING or test(v) for v in get(vs))
+
+    rules = [*_type_rules(label, distinct, every), *_sequence_rules(label, distinct, every)]
+    if len(_distinct(values)) >= MIN_EVIDENCE and not containers:
+        rules += _shape_rules(label, distinct, every)
+    if not containers or containers >= MIN_BOUND:
+        rules += _size_rules(label, distinct, every)
+        rules += [*_number_rules(label, distinct, every, max(calls, len(distinct))),
+                  *_text_rules(label, distinct, every)]
+    return rules
+
+
+def _type_rules(label: str, distinct: list, every: Every) -> list[Rule]:
+    kinds = {_kind(v) for v in distinct}
+    if len(kinds) != 1:
+        return []
+    # One type (ints count as numbers where floats are seen): the generator keeps it anyway.
+    kind = kinds.pop()
+    allowed = (int, float) if kind == "number" else (type(distinct[0]),)
+    rules = [Rule(f"{label} is {'a number' if kind == 'number' else 'of type ' + kind}", "suite",
+                  every(lambda v: type(v) in allowed))]
+    if type(distinct[0]) is tuple and len({len(v) for v in distinct}) == 1 and len(distinct) >= MIN_BOUND:
+        size = len(distinct[0])
+        rules.append(Rule(f"{label} is a tuple of {size}", "suite", every(lambda v: len(v) == size)))
+    return rules
+
+
+def _number_rules(label: str, distinct: list, every: Every, evidence: int) -> list[Rule]:
+    if evidence < MIN_EVIDENCE or not all(_is_number(v) for v in distinct):
+        return []
+    rules = []
+    low = min(distinct)
+    if low > 0:
+        rules.append(Rule(f"{label} is positive", "suite", every(lambda v: v > 0)))
+    elif low >= 0:
+        rules.append(Rule(f"{label} is non-negative", "suite", every(lambda v: v >= 0)))
+    if len(distinct) >= MIN_BOUND and low > 1 and all(type(v) is int for v in distinct):
+        rules.append(Rule(f"{label} >= {low}", "suite", every(lambda v: v >= low)))
+    return rules
+
+
+def _size_rules(label: str, distinct: list, every: Every) -> list[Rule]:
+    if len(distinct) < MIN_EVIDENCE or not all(_is_sized(v) for v in distinct):
+        return []
+    shortest = min(len(v) for v in distinct)
+    if shortest >= 2 and len(distinct) >= MIN_BOUND:
+        unit = "characters" if type(distinct[0]) is str else "elements"
+        return [Rule(f"{label} has at least {shortest} {unit}", "suite",
+                     every(lambda v: len(v) >= shortest))]
+    # Unless the reference itself guards against an empty value (`guards`): then it is meant.
+    if shortest >= 1:
+        return [Rule(f"{label} is non-empty", "suite", every(lambda v: len(v) > 0))]
+    return []
+
+
+def _sequence_rules(label: str, distinct: list, every: Every) -> list[Rule]:
+    if (len(distinct) < MIN_BOUND or not all(_is_sequence(v) for v in distinct)
+            or sum(max(len(v) - 1, 0) for v in distinct) < MIN_PAIRS):
+        return []  # (shapes are checked on their own, from fewer values: _shape_rules)
+    rules = []
+    if all(_hashable(v) and len(set(v)) == len(v) for v in distinct):
+        rules.append(Rule(f"{label} has no duplicate elements", "suite",
+                          every(lambda v: not _is_sequence(v) or len(set(v)) == len(v))))
+    for name, ordered in (("ascending", _ascending), ("descending", _descending)):
+        constant = all(len(set(map(repr, v))) <= 1 for v in distinct)
+        if not constant and all(ordered(v) for v in distinct):
+            rules.append(Rule(f"{label} is sorted in {name} order", "suite",
+                              every(lambda v, o=ordered: not _is_sequence(v) or o(v))))
+            break
+    return rules
+
+
+def _shape_rules(label: str, distinct: list, every: Every) -> list[Rule]:
+    """Rows of equal length, and square: three grids of one shape are no chance (MBPP+ Mbpp/721's
+    contract asks for a square matrix; its three base inputs are square)."""
+    rules: list[Rule] = []
+    if not all(_is_sequence(v) for v in distinct):
+        return rules
+    rows = [v for v in distinct if len(v) >= 2 and all(_is_sequence(r) for r in v)]
+    if len(rows) >= MIN_EVIDENCE and all(len({len(r) for r in v}) == 1 for v in rows):
+        rules.append(Rule(f"{label} is rectangular (rows of equal length)", "suite",
+                          every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
+                                or len({len(r) for r in v}) <= 1)))
+        if all(len(v) == len(v[0]) for v in rows):
+            rules.append(Rule(f"{label} is square", "suite",
+                              every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
+                                    or all(len(r) == len(v) for r in v))))
+    return rules
+
+
+def _text_rules(label: str, distinct: list, every: Every) -> list[Rule]:
+    if len(distinct) < MIN_EVIDENCE or not all(type(v) is str for v in distinct):
+        return []
+    if all(len(v) == 1 for v in distinct):
+        return [Rule(f"{label} is a single character", "suite",
+                     every(lambda v: type(v) is not str or len(v) == 1))]
+    chars = set("".join(distinct))
+    if sum(map(len, distinct)) < MIN_CHARS:
+        return []
+    if len(chars) <= SMALL_ALPHABET:
+        shown = " ".join(repr(c) for c in sorted(chars))
+        return [Rule(f"{label} consists only of {shown}", "suite",
+                     every(lambda v: type(v) is not str or set(v) <= chars))]
+    classes = {_class_of(c) for c in chars}
+    if len(classes) > len(_CLASSES) or len(distinct) < MIN_BOUND:
+        return []  # every class is seen, or too few strings to say which classes are meant
+    named = [name for name, _ in _CLASSES if name in classes] + (
+        ["other characters"] if "other characters" in classes else [])
+    return [Rule(f"{label} has only {', '.join(named)}", "suite",
+                 every(lambda v: type(v) is not str or all(_class_of(x) in classes for x in v)))]
+
+
+def _ascending(v: list | tuple) -> bool:
+    try:
+        return all(a <= b for a, b in zip(v, v[1:], strict=False))
+    except TypeError:
+        return False
+
+
+def _descending(v: list | tuple) -> bool:
+    try:
+        return all(a >= b for a, b in zip(v, v[1:], strict=False))
+    except TypeError:
+        return False
+
+
+def _elements(get: Callable[[Values], object]) -> Callable[[Values], Iterable]:
+    """The elements of the sequences (and sets) an input passes at this place."""
+    def elements(values: Values) -> Iterable:
+        v = get(values)
+        if v is MISSING or type(v) not in (list, tuple, set, frozenset):
+            return ()
+        return list(v)
+    return elements
+
+
+def _one(get: Callable[[Values], object]) -> Callable[[Values], Iterable]:
+    return lambda values: (get(values),)
+
+
+def _parameter_rules(name: str, values: list, get: Callable[[Values], object], depth: int = 0,
+                     containers: int = 0) -> list[Rule]:
+    label = f"`{name}`" if depth == 0 else f"each element of {name}"
+    rules = _scalar_rules(label, values, _one(get) if depth == 0 else get, containers,
+                          len(values) if depth == 0 else 0)
+    seqs = [v for v in values if type(v) in (list, tuple, set, frozenset)]
+    if depth < 2 and seqs and len(seqs) == len(values):
+        pooled = [x for v in seqs for x in v]
+        inner = _elements(get) if depth == 0 else _flatten(get)
+        # Nested: the evidence stays the number of distinct top-level values.
+        rules += _parameter_rules(f"`{name}`" if depth == 0 else f"{name}'s elements", pooled, inner,
+                                  depth + 1, containers or len(_distinct(seqs)))
+    return rules
+
+
+def _flatten(get: Callable[[Values], Iterable]) -> Callable[[Values], Iterable]:
+    def elements(values: Values) -> Iterable:
+        return [x for v in get(values) if type(v) in (list, tuple, set, frozenset) for x in v]
+    return elements
+
+
+# --- relations between two parameters ----------------------------------------------------------
+
+
+def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
+    rules: list[Rule] = []
+    distinct = _distinct(bound)
+    if len(distinct) < MIN_EVIDENCE:
+        return rules
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if i == j:
+                continue
+            pairs = [(vs[i], vs[j]) for vs in distinct if vs[i] is not MISSING and vs[j] is not MISSING]
+            # Distinct calls are the evidence (an index below a length in three calls of one list).
+            if len(pairs) < MIN_EVIDENCE or len(pairs) != len(distinct):
+                continue
+            rule = _relation(a, b, i, j, pairs)
+            # An integer equal to a length in three calls is no chance (`n == len(arr)`, as
+            # MBPP+'s contracts say); any other relation needs MIN_BOUND calls.
+            if rule is not None and (len(pairs) >= MIN_BOUND or " == len(" in rule.text):
+                rules.append(rule)
+    return rules
+
+
+def _relation(a: str, b: str, i: int, j: int, pairs: list[tuple]) -> Rule | None:
+    numbers = all(_is_number(x) and _is_number(y) for x, y in pairs)
+    if numbers and i < j and len(_distinct(pairs)) >= MIN_BOUND:
+        if all(x < y for x, y in pairs):
+            return Rule(f"`{a}` < `{b}`", "suite", lambda vs: vs[i] < vs[j])
+        if all(x <= y for x, y in pairs) and not all(x == y for x, y in pairs):
+            return Rule(f"`{a}` <= `{b}`", "suite", lambda vs: vs[i] <= vs[j])
+        if all(x > y for x, y in pairs):
+            return Rule(f"`{a}` > `{b}`", "suite", lambda vs: vs[i] > vs[j])
+        if all(x >= y for x, y in pairs) and not all(x == y for x, y in pairs):
+            return Rule(f"`{a}` >= `{b}`", "suite", lambda vs: vs[i] >= vs[j])
+    if all(_is_sized(x) and _is_sized(y) for x, y in pairs) and i < j:
+        if all(len(x) == len(y) for x, y in pairs) and any(len(x) for x, _ in pairs):
+            return Rule(f"`{a}` and `{b}` have equal lengths", "suite",
+                        lambda vs: not (_is_sized(vs[i]) and _is_sized(vs[j])) or len(vs[i]) == len(vs[j]))
+    if all(type(x) is int and _is_sized(y) for x, y in pairs):
+        if all(x == len(y) for x, y in pairs):
+            return Rule(f"`{a}` == len(`{b}`)", "suite", lambda vs: vs[i] == len(vs[j]))
+        if all(x < len(y) for x, y in pairs):
+            return Rule(f"`{a}` < len(`{b}`)", "suite", lambda vs: vs[i] < len(vs[j]))
+        if all(x <= len(y) for x, y in pairs):
+            return Rule(f"`{a}` <= len(`{b}`)", "suite", lambda vs: vs[i] <= len(vs[j]))
+    return None
+
+
+def infer(inputs: list[Input], names: list[str]) -> list[Rule]:
+    """The properties every one of the suite's inputs satisfies (see the module's rules)."""
+    bound = [b for b in (bind(inp, names) for inp in inputs) if b is not None]
+    if not bound:
+        return []
+    rules: list[Rule] = []
+    for i, name in enumerate(names):
+        values = [vs[i] for vs in bound if vs[i] is not MISSING]
+        if values:
+            rules += _parameter_rules(name, values, _at(i))
+    return rules + _relation_rules(names, bound)
+
+
+# --- preconditions stated in words ---------------------------------------------------------------
+
+# Each form: a pattern, and what it says about a parameter's value (or, for a sequence, about its
+# elements): (label, test on a value, which values it applies to).
+_NUMBER = _is_number
+_WORD_FORMS: tuple[tuple[re.Pattern, str, Callable[[object], bool], Callable[[object], bool]], ...] = (
+    (re.compile(r"\bnon[- ]?negative\b", re.I), "is non-negative", lambda v: v >= 0, _NUMBER),
+    (re.compile(r"(?<!non-)(?<!non )\bpositive\b", re.I), "is positive", lambda v: v > 0, _NUMBER),
+    (re.compile(r"\bnon[- ]?empty\b", re.I), "is non-empty", lambda v: len(v) > 0, _is_sized),
+    (re.compile(r"\bno duplicates?\b|\bwithout duplicates?\b|\b(?:are|is) (?:all )?(?:unique|distinct)\b"
+                r"|\b(?:unique|distinct) (?:integers|numbers|elements|values|items)\b", re.I),
+     "has no duplicate elements", lambda v: len(set(v)) == len(v), _is_sequence),
+    (re.compile(r"\b(?:consist(?:s|ing)? (?:only )?of|only contains?|contains? only|made up of) "
+                r"(?:only )?(?:0s and 1s|1s and 0s|zeros and ones|ones and zeros|0 and 1|1 and 0)\b"
+                r"|\bbinary strings?\b", re.I),
+     "consists only of 0s and 1s", lambda v: set(v) <= {"0", "1"}, lambda v: type(v) is str),
+    (re.compile(r"\blower[- ]?case (?:english )?(?:letters|characters|alphabets?)\b", re.I),
+     "has only lowercase letters", lambda v: all("a" <= c <= "z" for c in v), lambda v: type(v) is str),
+    (re.compile(r"\bupper[- ]?case (?:english )?(?:letters|characters|alphabets?)\b", re.I),
+     "has only uppercase letters", lambda v: all("A" <= c <= "Z" for c in v), lambda v: type(v) is str),
+)
+_EQUAL_LENGTH = re.compile(r"\b(?:of )?(?:equal|the same) (?:length|size)s?\b", re.I)
+_COMPARISON = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*(>=|<=|>|<|≥|≤)\s*(-?\d+)(?!\w|\.\d)")
+_RANGE = re.compile(r"(?<![\w.])(-?\d+)\s*(<=|<|≤)\s*([A-Za-z_]\w*)\s*(<=|<|≤)\s*(-?\d+)(?!\w|\.\d)")
+_BETWEEN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*(>=|<=|>|<|≥|≤)\s*([A-Za-z_]\w*)(?![\w(.\[])")
+_OPS: dict[str, Callable[[object, int], bool]] = {
+    ">": lambda v, k: v > k, ">=": lambda v, k: v >= k, "≥": lambda v, k: v >= k,
+    "<": lambda v, k: v < k, "<=": lambda v, k: v <= k, "≤": lambda v, k: v <= k,
+}
+
+
+def task_words(source: str, solution_start: int, entry_point: str) -> str:
+    """What the task says in words: the prompt before the solution and the entry's docstring."""
+    text = source[:solution_start]
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return text
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == entry_point:
+            doc = ast.get_docstring(node)
+            if doc and doc not in text:
+                text += "\n" + doc
+    return text
+
+
+def _sentences(text: str) -> list[str]:
+    # Examples (doctest lines, asserts) state results, not preconditions.
+    lines = [ln for ln in text.splitlines()
+             if not ln.lstrip().startswith((">>>", "assert", "def ", "import ", "from "))]
+    return [s for s in re.split(r"(?<=[.!?;])\s+|\n\s*\n", "\n".join(lines)) if s.strip()]
+
+
+def stated(text: str, names: list[str], suite: list[Values]) -> list[Rule]:
+    """The preconditions the task states in a common form, kept when every suite input meets them.
+
+    A sentence's property applies to the parameters it names; when it names none, to the one
+    parameter whose values it fits (several fit: none, it is ambiguous).
+    """
+    rules: list[Rule] = []
+    for sentence in _sentences(text):
+        named = [i for i, n in enumerate(names) if re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", sentence)]
+        for pattern, what, test, fits in _WORD_FORMS:
+            if pattern.search(sentence):
+                rules += _word_rule(what, test, fits, named, names, suite)
+        if _EQUAL_LENGTH.search(sentence):
+            sized = [i for i in (named or range(len(names)))
+                     if suite and all(vs[i] is MISSING or _is_sized(vs[i]) for vs in suite)]
+            if len(sized) >= 2:
+                rules.append(Rule(f"{' and '.join(f'`{names[i]}`' for i in sized)} have equal lengths "
+                                  "(stated)", "prompt", _equal_lengths(sized)))
+        rules += _comparisons(sentence, names)
+    kept, seen = [], set()
+    for rule in rules:  # only what the suite's own inputs all meet: a misreading rules out nothing
+        if rule.text not in seen and all(rule.holds(vs) for vs in suite):
+            seen.add(rule.text)
+            kept.append(rule)
+    return kept
+
+
+def _comparisons(sentence: str, names: list[str]) -> list[Rule]:
+    """`n > 1`, `0 <= k < 10`, `lo <= hi`: comparisons of a parameter with a number or another."""
+    rules = []
+    for name, op, number in _COMPARISON.findall(sentence):
+        if name in names:
+            i, k = names.index(name), int(number)
+            rules.append(Rule(f"`{name}` {op} {k} (stated)", "prompt",
+                              lambda vs, i=i, k=k, f=_OPS[op]: vs[i] is MISSING or f(vs[i], k)))
+    for a, op, b in _BETWEEN.findall(sentence):
+        if a in names and b in names and a != b:
+            i, j = names.index(a), names.index(b)
+            rules.append(Rule(f"`{a}` {op} `{b}` (stated)", "prompt",
+                              lambda vs, i=i, j=j, f=_OPS[op]: MISSING in (vs[i], vs[j])
+                              or f(vs[i], vs[j])))
+    for low, op1, name, op2, high in _RANGE.findall(sentence):
+        if name in names:
+            i, lo, hi = names.index(name), int(low), int(high)
+            rules.append(Rule(f"{lo} {op1} `{name}` {op2} {hi} (stated)", "prompt",
+                              lambda vs, i=i, lo=lo, hi=hi, f=_OPS[op1], g=_OPS[op2]:
+                              vs[i] is MISSING or (f(lo, vs[i]) and g(vs[i], hi))))
+    return rules
+
+
+def _equal_lengths(places: list[int]) -> Callable[[Values], bool]:
+    def holds(vs: Values) -> bool:
+        sizes = {len(vs[i]) for i in places if vs[i] is not MISSING and _is_sized(vs[i])}
+        return len(sizes) <= 1
+    return holds
+
+
+def _word_rule(what: str, test: Callable[[object], bool], fits: Callable[[object], bool],
+               named: list[int], names: list[str], suite: list[Values]) -> list[Rule]:
+    def values_of(i: int) -> list:
+        return [vs[i] for vs in suite if vs[i] is not MISSING]
+
+    def direct(i: int) -> bool:
+        vals = values_of(i)
+        return bool(vals) and all(fits(v) for v in vals)
+
+    def elementwise(i: int) -> bool:
+        vals = values_of(i)
+        return bool(vals) and all(type(v) in (list, tuple, set) and all(fits(x) for x in v) for v in vals) \
+            and any(len(v) for v in vals)
+
+    places = named or [i for i in range(len(names)) if direct(i) or elementwise(i)]
+    if not named and len(places) != 1:
+        return []  # it names no parameter and several could be meant
+    rules = []
+    for i in places:
+        if direct(i):
+            rules.append(Rule(f"`{names[i]}` {what} (stated)", "prompt",
+                              lambda vs, i=i: vs[i] is MISSING or not fits(vs[i]) or test(vs[i])))
+        elif elementwise(i):
+            rules.append(Rule(f"each element of `{names[i]}` {what} (stated)", "prompt",
+                              lambda vs, i=i: vs[i] is MISSING or type(vs[i]) not in (list, tuple, set)
+                              or all(not fits(x) or test(x) for x in vs[i])))
+    return rules
+
+
+def guards(solution: str, names: list[str]) -> set[tuple[str, str]]:
+    """The parameters the reference itself tests for a sign or for emptiness in an `if`:
+    (name, "sign") for `if n < 0:`, `if n == 0:`, `if n <= 0`, `if not n`; (name, "empty") for
+    `if not xs:`, `if len(xs) == 0:`, `if xs == []`, `if len(xs) < 2:`. A reference that handles
+    zero or an empty list was written for them: the suite's silence about them is no precondition.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(solution))
+    except (SyntaxError, ValueError):
+        return set()
+    found: set[tuple[str, str]] = set()
+    tests = [n.test for n in ast.walk(tree) if isinstance(n, ast.If | ast.IfExp | ast.While)]
+    for test in tests:
+        for node in ast.walk(test):
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
+                    and isinstance(node.operand, ast.Name) and node.operand.id in names:
+                found |= {(node.operand.id, "sign"), (node.operand.id, "empty")}
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                found |= _guarded(node.left, node.comparators[0], names)
+                found |= _guarded(node.comparators[0], node.left, names)
+    return found
+
+
+def _guarded(side: ast.expr, other: ast.expr, names: list[str]) -> set[tuple[str, str]]:
+    small = isinstance(other, ast.Constant) and type(other.value) in (int, float) and other.value <= 1
+    empty = (isinstance(other, ast.List | ast.Tuple) and not other.elts) \
+        or (isinstance(other, ast.Dict) and not other.keys) \
+        or (isinstance(other, ast.Constant) and other.value in ("", ()))
+    if isinstance(side, ast.Name) and side.id in names:
+        if isinstance(other, ast.UnaryOp) and isinstance(other.op, ast.USub):
+            return {(side.id, "sign")}
+        if small and not (isinstance(other, ast.Constant) and other.value == 1):
+            return {(side.id, "sign")}
+        if empty:
+            return {(side.id, "empty")}
+    if isinstance(side, ast.Call) and isinstance(side.func, ast.Name) and side.func.id == "len" \
+            and side.args and isinstance(side.args[0], ast.Name) and side.args[0].id in names \
+            and isinstance(other, ast.Constant) and type(other.value) is int and other.value <= 2:
+        return {(side.args[0].id, "empty")}
+    return set()
+
+
+_GUARDED = {"sign": (" is positive", " is non-negative", " >= "),
+            "empty": (" is non-empty", " has at least ")}
+
+
+def domain_for(inputs: list[Input], names: list[str] | None, words: str,
+               solution: str = "") -> Domain | None:
+    """The tested domain of a task: stated properties first (their texts name the task's words),
+    then the inferred ones, less those the reference's own guards show are meant (`guards`)."""
+    if not names or not inputs:
+        return None
+    suite = [b for b in (bind(inp, names) for inp in inputs) if b is not None]
+    meant = guards(solution, names)
+    inferred = [r for r in infer(inputs, names)
+                if not any(r.text.startswith(f"`{n}`" + t) for n, k in meant for t in _GUARDED[k])]
+    return Domain(tuple(names), tuple(stated(words, names, suite) + inferred))

@@ -1,0 +1,250 @@
+"""The tested domain (triage/domain.py) and the three kinds of survivor, on real data and fixtures."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from testaudit.config import RunConfig
+from testaudit.gate.policy import GatePolicy, should_fail
+from testaudit.load import load
+from testaudit.pipeline import run
+from testaudit.records import CandidateVerdict, SurvivorKind
+from testaudit.store import results_json
+from testaudit.suites.evalplus import deserialize
+from testaudit.triage.domain import domain_for, infer, task_words
+from testaudit.values import Input
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MBPP_PLUS = DATA / "MbppPlus-v0.2.0.jsonl.gz"
+needs_data = pytest.mark.skipif(not MBPP_PLUS.exists(), reason="../shared/data is absent")
+
+
+def _inputs(*calls: tuple) -> list[Input]:
+    return [Input(tuple(c)) for c in calls]
+
+
+def _texts(rules) -> set[str]:
+    return {r.text for r in rules}
+
+
+# --- inference from the suite's inputs ------------------------------------------------------
+
+
+def test_a_sign_needs_three_calls_and_a_list_property_three_distinct_lists() -> None:
+    assert "`n` is positive" not in _texts(infer(_inputs((3,), (5,)), ["n"]))  # two calls: chance
+    # MBPP+ Mbpp/585: n is 1, 2 and 1 in three different calls: three observations of n > 0.
+    three = _inputs((["a"], 1), (["a", "b"], 2), (["c"], 1))
+    assert "`n` is positive" in _texts(infer(three, ["items", "n"]))
+    assert "`n` is non-negative" in _texts(infer(_inputs((0,), (5,), (8,)), ["n"]))
+    assert not {"`n` is positive", "`n` is non-negative"} & _texts(infer(_inputs((-1,), (5,), (8,)), ["n"]))
+    # The same sorted, duplicate-free list in all three calls is one observation of a list.
+    same = _inputs(([1, 2, 3, 4], 1), ([1, 2, 3, 4], 2), ([1, 2, 3, 4], 3))
+    assert not {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} & _texts(
+        infer(same, ["xs", "k"]))
+    varied = _inputs(*[([i, i + 2, i + 5], i) for i in range(8)])
+    assert {"`xs` is sorted in ascending order", "`xs` has no duplicate elements"} <= _texts(
+        infer(varied, ["xs", "k"]))
+
+
+def test_a_guard_in_the_reference_keeps_zero_and_empty_values_in_the_domain() -> None:
+    # MBPP+ Mbpp/244 (next_Perfect_Square): base N of 35, 6, 9, but the reference handles N < 0.
+    calls = _inputs((35,), (6,), (9,))
+    assert domain_for(calls, ["N"], "").outside(Input((-4,))) == "`N` is positive"
+    guarded = "    if N < 0:\n        return 0\n    return (math.floor(math.sqrt(N)) + 1) ** 2\n"
+    assert domain_for(calls, ["N"], "", guarded).outside(Input((-4,))) is None
+    lists = _inputs(([1],), ([2, 3],), ([4, 5, 6],))
+    assert domain_for(lists, ["xs"], "", "    if not xs:\n        return 0\n").outside(Input(([],))) is None
+    assert domain_for(lists, ["xs"], "", "    return xs[0]\n").outside(Input(([],))) == "`xs` is non-empty"
+
+
+def test_lower_bounds_and_minimum_lengths_need_more_evidence_than_a_sign() -> None:
+    few = _inputs(*[([i, i + 1],) for i in range(3)])
+    assert "`xs` is non-empty" in _texts(infer(few, ["xs"]))
+    assert "`xs` has at least 2 elements" not in _texts(infer(few, ["xs"]))  # three lists: chance
+    many = _inputs(*[([i, i + 1],) for i in range(8)])
+    assert "`xs` has at least 2 elements" in _texts(infer(many, ["xs"]))
+    ns = infer(_inputs(*[(n,) for n in range(2, 10)]), ["n"])
+    assert "`n` >= 2" in _texts(ns)
+    assert "`n` >= 2" not in _texts(infer(_inputs(*[(n,) for n in range(2, 6)]), ["n"]))
+
+
+def test_relations_between_parameters_need_eight_calls() -> None:
+    spans = [(1, 3), (0, 0), (2, 7), (5, 9), (3, 3), (-2, 2), (10, 20), (4, 6)]
+    assert "`lo` <= `hi`" in _texts(infer(_inputs(*spans), ["lo", "hi"]))
+    assert "`lo` <= `hi`" not in _texts(infer(_inputs(*spans[:4]), ["lo", "hi"]))
+    words = ["ab", "xyz", "q", "hello", "to", "abc", "world", "four"]
+    pairs = infer(_inputs(*[(w, w[::-1]) for w in words]), ["a", "b"])
+    assert "`a` and `b` have equal lengths" in _texts(pairs)
+    domain = domain_for(_inputs(*spans), ["lo", "hi"], "")
+    assert domain.outside(Input((4, 3))) == "`lo` <= `hi`"
+    assert domain.outside(Input((3, 4))) is None
+
+
+@needs_data
+def test_real_mbpp_plus_base_inputs() -> None:
+    records = {r["task_id"]: r for r in map(json.loads, gzip.open(MBPP_PLUS, "rt"))}
+
+    def domain(task_id: str):
+        rec = records[task_id]
+        base = [Input(tuple(a)) for a in deserialize(task_id, "base_input", rec["base_input"])]
+        names = {"Mbpp/3": ["n"], "Mbpp/4": ["nums", "n"], "Mbpp/9": ["s"], "Mbpp/11": ["s", "ch"]}
+        return domain_for(base, names[task_id], rec["prompt"])
+
+    # is_not_prime(1), (2), (10): n is positive, as MBPP+'s contract says (`n > 0`).
+    assert domain("Mbpp/3").outside(Input((0,))) == "`n` is positive"
+    # heap_queue_largest(nums, 3 / 2 / 5): n is positive, as in the contract (`n > 0`); its
+    # `len(nums) > n` is not inferred from three calls (relations need eight).
+    assert domain("Mbpp/4").outside(Input(([1, 2, 3], 0))) == "`n` is positive"
+    assert domain("Mbpp/4").outside(Input(([1, 2], 2))) is None
+    # find_Rotations('aaaa' / 'ab' / 'abc'): never the empty string (MBPP+: len(s) > 0).
+    assert domain("Mbpp/9").outside(Input(("",))) == "`s` is non-empty"
+    # remove_Occ(s, ch): ch is one character in every base input, as in the contract.
+    assert domain("Mbpp/11").outside(Input(("abcda", "ad"))) == "`ch` is a single character"
+    assert domain("Mbpp/11").outside(Input(("abcda", "a"))) is None
+
+
+# --- preconditions stated in words -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def humaneval():
+    return {t.task_id: t for t in load("humaneval").tasks}
+
+
+def _stated(task, calls: list[tuple], names: list[str]):
+    words = task_words(task.source, task.solution_start, task.entry_point)
+    return domain_for(_inputs(*calls), names, words)
+
+
+def test_stated_forms_in_real_humaneval_docstrings(humaneval) -> None:
+    # "Input are two strings a and b consisting only of 1s and 0s."
+    xor = _stated(humaneval["HumanEval/11"], [("111000", "101010"), ("1", "1"), ("0101", "0000")],
+                  ["a", "b"])
+    assert xor.outside(Input(("12", "01"))) == "`a` consists only of 0s and 1s (stated)"
+    # "Assume n > 1 and is not a prime."
+    prime = _stated(humaneval["HumanEval/59"], [(15,), (27,), (63,), (330,), (13195,)], ["n"])
+    assert prime.outside(Input((1,))) == "`n` > 1 (stated)"
+    # "Given a non-empty list of integers, return the sum of all of the odd elements..."
+    odd = _stated(humaneval["HumanEval/121"], [([5, 8, 7, 1],), ([3, 3, 3, 3, 3],), ([30, 13, 24, 321],)],
+                  ["lst"])
+    assert odd.outside(Input(([],))) == "`lst` is non-empty (stated)"
+    assert odd.outside(Input(([1, 1],))) is None
+
+
+def test_a_stated_property_that_a_suite_input_breaks_is_dropped() -> None:
+    # A misread sentence must not rule out the suite's own inputs: -1 is one of them.
+    domain = domain_for(_inputs((-1,), (2,), (3,)), ["n"], "Return the positive difference of n.")
+    assert not any("positive" in r.text for r in domain.rules)
+
+
+# --- the three kinds of survivor, end to end -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("domain")
+    config = RunConfig(dataset=str(FIXTURES / "domain_tasks.jsonl"), workers=2, out=out, html=True,
+                       cache_dir=None)
+    return run(config), out
+
+
+def _by_task(summary):
+    return {a.task.task_id: {(m.original, m.replacement): a.kind(m) for m in a.survivors}
+            for a in summary.tasks}
+
+
+def test_survivors_outside_the_tested_domain_are_not_confirmed_wrong(kinds) -> None:
+    summary, out = kinds
+    found = _by_task(summary)
+    # first(xs) for "a non-empty list": its unreached `if not xs` guard differs only on [].
+    assert set(found["domain/first"].values()) == {SurvivorKind.OUTSIDE}
+    # span(lo, hi): max(1, ...) differs only when lo > hi, and every test has lo <= hi.
+    assert found["domain/span"] == {("0", "1"): SurvivorKind.OUTSIDE}
+    # count_pos: `x >= 0` is wrong on a list with a zero, inside the domain.
+    assert found["domain/count_pos"] == {(">", ">="): SurvivorKind.CONFIRMED}
+    assert (summary.confirmed_wrong, summary.outside_domain, summary.unconfirmed) == (1, 3, 0)
+    data = json.loads((out / "results.json").read_text())
+    assert (data["summary"]["confirmed_wrong"], data["summary"]["outside_domain"]) == (1, 3)
+    span = next(t for t in data["tasks"] if t["task_id"] == "domain/span")
+    (mutant,) = [m for m in span["mutants"] if m["survivor_kind"]]
+    assert mutant["survivor_kind"] == "outside_domain"
+    assert mutant["witness"]["outside_domain"] == "`lo` <= `hi`"
+    lo, hi = eval(f"({mutant['witness']['input']},)")  # noqa: S307 - our own repr
+    assert lo > hi
+    # The kinds read back from the file, and the task's suggested tests stay inside its domain.
+    again = results_json.read(out / "results.json")
+    assert (again.confirmed_wrong, again.outside_domain) == (1, 3)
+    assert next(a for a in summary.tasks if a.task.task_id == "domain/span").suggested_tests == []
+    stryker = json.loads((out / "mutation-report.json").read_text())
+    assert stryker["testaudit"]["outsideDomain"] == 3
+    page = next(out.rglob("*span*.html")).read_text()
+    assert "differs only outside the tested domain" in page
+
+
+def test_the_gate_counts_only_confirmed_wrong_programs(kinds) -> None:
+    summary, _ = kinds
+    failing = {v.task_id for v in should_fail(summary, GatePolicy(max_confirmed_wrong=0))}
+    assert failing == {"domain/count_pos"}
+
+
+def test_samples_get_the_same_three_kinds(tmp_path: Path) -> None:
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("\n".join(json.dumps(s) for s in [
+        {"task_id": "domain/first", "completion": "    return xs[0]\n"},  # raises on [] only
+        {"task_id": "domain/count_pos", "completion": "    return sum(1 for x in xs if x >= 0)\n"},
+        {"task_id": "domain/span", "completion": "    return hi - lo + 1\n"},  # wrong only if lo > hi
+    ]) + "\n")
+    config = RunConfig(dataset=str(FIXTURES / "domain_tasks.jsonl"), workers=2, out=tmp_path / "out",
+                       html=False, cache_dir=None, candidates=samples)
+    verdicts = {c.task_id: c.verdict for c in run(config).samples}
+    assert verdicts == {"domain/first": CandidateVerdict.OUTSIDE,
+                        "domain/count_pos": CandidateVerdict.WRONG,
+                        "domain/span": CandidateVerdict.OUTSIDE}
+
+
+# --- --contracts: EvalPlus contracts borrowed by the original benchmark ------------------------
+
+
+MBPP = DATA / "mbpp.jsonl"
+
+
+@needs_data
+@pytest.mark.skipif(not MBPP.exists(), reason="../shared/data is absent")
+def test_mbpp_tasks_borrow_the_mbpp_plus_contracts(tmp_path: Path) -> None:
+    from testaudit.errors import UsageError
+    from testaudit.load.evalplus import borrowed_contracts
+
+    contracts = borrowed_contracts(MBPP_PLUS)
+    assert "Mbpp/784" in contracts and "Mbpp/9" in contracts
+
+    def witnesses(**options) -> list[str]:
+        out = tmp_path / ("borrowed" if options else "plain")
+        summary = run(RunConfig(dataset=str(MBPP), tasks=("Mbpp/784",), workers=1, out=out, html=False,
+                                cache_dir=None, **options))
+        (task,) = summary.tasks
+        return [task.outcome(m).witness.input for m in task.survivors if task.outcome(m).witness]
+
+    # mul_even_odd(list1), the product of the first even and the first odd number: MBPP's own
+    # tests say nothing against a list without an even number, MBPP+'s contract does. The
+    # original names the parameter list1 as MBPP+ does; the contract is called by position.
+    ns: dict = {}
+    exec(contracts["Mbpp/784"], ns)  # noqa: S102 - the trusted data's contract, in the test
+    check = ns["__testaudit_contract__"]
+
+    def valid(text: str) -> bool:
+        try:
+            check(*eval(f"({text},)"))  # noqa: S307 - our own repr
+        except AssertionError:
+            return False
+        return True
+
+    assert not all(valid(w) for w in witnesses())  # e.g. [1]: no even number
+    borrowed = witnesses(contracts=MBPP_PLUS)
+    assert borrowed and all(valid(w) for w in borrowed)
+    with pytest.raises(UsageError, match="not an EvalPlus record"):
+        borrowed_contracts(MBPP)
