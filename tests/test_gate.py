@@ -110,6 +110,22 @@ def test_pyproject_thresholds_and_their_errors(tmp_path: Path) -> None:
         policy_from_pyproject(config)
 
 
+def test_an_invalid_pyproject_that_may_hold_the_thresholds_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    from testaudit.gate.policy import find_config
+
+    project = tmp_path / "project"
+    (project / "tasks").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[tool.testaudit]\nmin-score = 0.9\n")
+    config = project / "pyproject.toml"
+    config.write_text("[project]\nname = 'x'\n")  # valid, no table: the search goes on up
+    assert find_config(project / "tasks") == tmp_path / "pyproject.toml"
+    config.write_text("[project\nname = 'x'\n")  # broken, but says nothing of testaudit
+    assert find_config(project / "tasks") == tmp_path / "pyproject.toml"
+    config.write_text("[tool.testaudit]\nmin-score = = 0.9\n")  # broken where thresholds are
+    with pytest.raises(UsageError, match=r"project/pyproject.toml: not valid TOML .*line 2"):
+        find_config(project / "tasks")
+
+
 def test_junit_has_one_failing_testcase_per_failing_task() -> None:
     summary = _summary(_audit("good", [K, K]), _audit("bad/1", [K, S], witnesses=1, line=7),
                        _audit("bad/2", [S, S], line=9))

@@ -3,17 +3,23 @@ fresh child, and the re-check of claimed kills (issue 10, parts 4 and 5)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
 
 import pytest
-from test_execute import SETTINGS, make_mutant, make_task
+from test_execute import SETTINGS as FAST
+from test_execute import make_mutant, make_task
 
 from testaudit.records import MutantStatus, ResultBatch, TaskJob
 from testaudit.run import job
 from testaudit.run.job import run_job
 from testaudit.run.pool import SerialExecutor
+
+# No mutant here loops: a roomy budget, so that a loaded machine cannot turn a survivor into a
+# timeout (seen with 0.2 s while other audits ran beside the suite).
+SETTINGS = dataclasses.replace(FAST, timeout_constant_s=1.0)
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,9 @@ def find_config(start: Path) -> Path | None:
                 raise UsageError(f"{candidate}: {exc}") from exc
             try:
                 data = tomllib.loads(raw.decode("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                if b"testaudit" in raw:  # broken where the thresholds may be: not a pass
+                    raise UsageError(f"{candidate}: not valid TOML ({exc})") from exc
                 continue
             if "testaudit" in data.get("tool", {}):
                 return candidate
