@@ -124,7 +124,8 @@ _AUDIT_OPTIONS = [
     click.option("--atol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
                   help="Float tolerance when comparing a program's results with the reference's."),
     click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False),
-                  help="Also judge these model samples (HumanEval samples .jsonl: task_id, completion)."),
+                  help="Also judge these model samples (.jsonl: task_id and completion, or task_id "
+                       "and solution, a whole program as EvalPlus writes it)."),
     click.option("--preconditions", type=click.Path(path_type=Path, dir_okay=False),
                   help="JSON file: task id -> precondition on the arguments (see docs/triage.md)."),
     click.option("--contracts", type=click.Path(path_type=Path, dir_okay=False),

@@ -251,9 +251,14 @@ class Candidate:
     task_id: str
     sample: int  # 1-based line in the samples file
     completion: str
+    # EvalPlus samples may give the whole program (`solution`) instead of a completion of the
+    # prompt: then it is run as it is, as EvalPlus's evaluator runs it.
+    whole: bool = False
 
     def program(self, task: Task) -> str:
         """The program the benchmark's harness would run: prompt + completion (+ what follows)."""
+        if self.whole:
+            return self.completion if self.completion.endswith("\n") else self.completion + "\n"
         text = task.source[: task.solution_start] + self.completion
         if not text.endswith("\n"):
             text += "\n"

