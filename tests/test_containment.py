@@ -481,3 +481,36 @@ def test_a_killed_audit_leaves_temporary_folders_only_until_the_next_run(tmp_pat
                              timeout=180, start_new_session=True)
     assert resumed.returncode == 0, resumed.stderr
     assert os.listdir(temp) == []
+
+
+def test_an_isolated_child_imports_lazily_from_folders_under_tmp(tmp_path: Path) -> None:
+    from testaudit.sandbox import isolate
+
+    if not isolate.status().isolated:
+        pytest.skip(f"needs sandbox namespaces: {isolate.status().reason}")
+    # A venv or a checkout in /tmp (CI's are): the masked /tmp must not hide what the
+    # interpreter imports once a task runs. pytest's tmp_path lies under /tmp.
+    assert str(tmp_path).startswith("/tmp/")
+    (tmp_path / "lazy_pkg").mkdir()
+    (tmp_path / "lazy_pkg" / "__init__.py").write_text("VALUE = 42\n")
+    script = (
+        "import os\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.sandbox.child import fork, frames\n"
+        "def body(send):\n"
+        "    import lazy_pkg\n"
+        "    try:\n"
+        "        open(os.path.join(os.path.dirname(lazy_pkg.__file__), 'x'), 'w')\n"
+        "        writable = True\n"
+        "    except OSError:\n"
+        "        writable = False\n"
+        "    send((lazy_pkg.VALUE, writable))\n"
+        f"print(list(frames(fork(body, ExecSettings(), {str(tmp_path / 'work')!r}), 10, 10)))\n"
+    )
+    (tmp_path / "work").mkdir()
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([ENV["PYTHONPATH"], str(tmp_path)])}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          timeout=60, start_new_session=True)
+    assert proc.returncode == 0, proc.stderr
+    # Imported, and the folder it came from is visible read-only.
+    assert proc.stdout.strip() == "[(42, False)]", proc.stdout + proc.stderr

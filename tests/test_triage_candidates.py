@@ -114,7 +114,8 @@ def test_a_damaged_samples_file_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["audit", "humaneval", "--tasks", "HumanEval/35",
                                       "--candidates", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert f"{bad}:2: field 'task_id': a sample needs string fields 'task_id' and 'completion'" in result.output
+    expected = f"{bad}:2: field 'task_id': a sample needs string fields 'task_id' and 'completion'"
+    assert expected in result.output
 
 
 def test_whole_program_samples_as_evalplus_writes_them(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ import shutil
 import socket
 import stat
 import struct
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -176,6 +177,7 @@ def enter(workdir: str, expose: tuple[str, ...] = ()) -> None:
     `workdir` stays writable; `expose` paths are visible read-only even under a masked folder.
     """
     _mount("none", "/", None, MS_REC | MS_PRIVATE)  # nothing we mount propagates to the host
+    expose = (*interpreter_roots(), *expose)
     kept = [(_clone_tree(path), path, True) for path in expose if os.path.isdir(path)]
     kept.append((_clone_tree(workdir), workdir, False))
     for fd, _, readonly in kept:
@@ -190,6 +192,28 @@ def enter(workdir: str, expose: tuple[str, ...] = ()) -> None:
     for fd, path, _ in kept:  # the workdir last: it may lie inside an exposed folder
         _attach(fd, path)
     drop_privileges()
+
+
+def interpreter_roots() -> tuple[str, ...]:
+    """The folders just below a masked one (/tmp/venv, /tmp/checkout) that hold what this
+    interpreter imports: sys.path, its prefixes, and every loaded module's file (an editable
+    install's package is on no sys.path entry). They stay visible, read-only: a task's lazy
+    import of numpy from a venv in /tmp must work inside as outside."""
+    paths = {*sys.path, sys.prefix, sys.exec_prefix, sys.base_prefix}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            paths.add(path)
+    roots = set()
+    for path in paths:
+        if not path:
+            continue
+        path = os.path.abspath(path)
+        for folder in MASKED:
+            if path.startswith(folder + os.sep):
+                first = path[len(folder) + 1 :].split(os.sep, 1)[0]
+                roots.add(os.path.join(folder, first))
+    return tuple(sorted(root for root in roots if os.path.isdir(root)))
 
 
 def _private_dev() -> None:
