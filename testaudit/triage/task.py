@@ -219,7 +219,9 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
     seeds = [inp for inp, _, out in originals if out is None] or [inp for inp, _, _ in originals]
     generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
     if generator is None:  # the kind has no generator of its own: argument lists
-        generator = Generator(seeds, rng, job.task.source)
+        # The survivors' own programs steer it toward their mutated lines' constants.
+        variants = tuple(m.apply(job.task.source) for m in job.survivors)
+        generator = Generator(seeds, rng, job.task.source, variants)
     seen = {inp.text for inp, _, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
