@@ -74,6 +74,9 @@ class Input:
     # Mutation steps from an input the suite itself uses (0: the suite's own call). A witness
     # close to the suite's own inputs is easier to judge and to turn into a test.
     distance: int = 0
+    # How many soft properties of the tested domain it breaks (triage/domain.py `Domain.soft`):
+    # of two inputs inside the domain, the one that breaks fewer is likelier valid, tried first.
+    strain: int = 0
 
     @property
     def text(self) -> str:

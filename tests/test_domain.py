@@ -85,6 +85,21 @@ def test_relations_between_parameters_need_eight_calls() -> None:
     assert domain.outside(Input((3, 4))) is None
 
 
+def test_what_three_calls_share_only_orders_inputs() -> None:
+    # MBPP+ Mbpp/622 (get_median): three base calls, both arrays sorted, as its contract asks;
+    # three are too few to rule unsorted arrays out, but a sorted one is tried first.
+    calls = _inputs(([1, 12, 15, 26, 38], [2, 13, 17, 30, 45], 5), ([2, 4, 8, 9], [7, 13, 19, 28], 4),
+                    ([3, 6, 14, 23, 36, 42], [2, 18, 27, 39, 49, 55], 6))
+    domain = domain_for(calls, ["arr1", "arr2", "n"], "")
+    unsorted = Input(([2, 4, 8, 9], [13, 19, 28, 7], 4))
+    assert domain.outside(unsorted) is None
+    assert "`arr2` is sorted in ascending order" in {r.text for r in domain.soft}
+    assert domain.strain(unsorted) >= 1
+    assert domain.strain(Input(([2, 4, 8, 9], [7, 13, 19, 28], 4))) == 0
+    # a soft property never repeats a firm one (`n` == len(`arr1`) is firm from three calls)
+    assert not {r.text for r in domain.soft} & {r.text for r in domain.rules}
+
+
 @needs_data
 def test_real_mbpp_plus_base_inputs() -> None:
     records = {r["task_id"]: r for r in map(json.loads, gzip.open(MBPP_PLUS, "rt"))}

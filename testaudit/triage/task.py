@@ -157,7 +157,7 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             opaque.add(opaque_type(first.value))
         elif (first.conclusive and agree(first, second, compare, None, inp)
                 and _accepted(judge, inp, first)):
-            originals.append((inp, first, _outside(domain, inp)))
+            originals.append((_strained(domain, inp), first, _outside(domain, inp)))
         if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
             send(("inputs", []))
             last = time.process_time()
@@ -171,6 +171,11 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
 
 def _outside(domain: Domain | None, inp: Input) -> str | None:
     return None if domain is None else domain.outside(inp)
+
+
+def _strained(domain: Domain | None, inp: Input) -> Input:
+    strain = 0 if domain is None else domain.strain(inp)
+    return inp if strain == inp.strain else replace(inp, strain=strain)
 
 
 def _max_tries(settings, per_call_cost: float) -> int:
@@ -251,7 +256,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
             generator.keep(inp)
         else:
             outside_left -= 1
-        batch.append((inp, first, outside))
+        batch.append((_strained(domain, inp), first, outside))
         kept += 1
         if len(batch) >= 64 or now - last > 0.05:
             send(("inputs", batch))
@@ -284,11 +289,13 @@ def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSetting
             found.opaque = frame[1]
         elif kind == "domain":
             found.domain = frame[1]
-    # Preference order: inside the tested domain first, then closest to the suite's own inputs,
-    # then shortest, then first found. A witness is the best disagreeing input, so a survivor is
-    # shown an input outside the domain only when it differs nowhere inside it.
-    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][2] is not None, arrived[i][0].distance,
-                                                       len(arrived[i][0].text), i))
+    # Preference order: inside the tested domain first, then breaking the fewest of its soft
+    # properties, then closest to the suite's own inputs, then shortest, then first found. A
+    # witness is the best disagreeing input, so a survivor is shown an input outside the domain
+    # only when it differs nowhere inside it, and one that breaks a soft property only when it
+    # differs on no input that keeps them.
+    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][2] is not None, arrived[i][0].strain,
+                                                       arrived[i][0].distance, len(arrived[i][0].text), i))
     found.inputs = [arrived[i][0] for i in order]
     found.expected = [arrived[i][1] for i in order]
     found.outside = [arrived[i][2] for i in order]
