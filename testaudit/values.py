@@ -105,6 +105,9 @@ class Bounds:
     # Scalars the suite's own inputs hold (the tests' literals, at any depth): a target to look
     # for is often one of the list's elements, a key one of the dict's.
     literals: tuple[object, ...] = ()
+    # Now and then an int far past the suite's scale, up to this (0: never): no upper bound is
+    # ever inferred, and `/` -> `//` or a float's rounding shows only past 2**53.
+    wide_int: int = 0
 
     @staticmethod
     def around(inputs: list[Input], program: str = "", variants: tuple[str, ...] = ()) -> Bounds:
@@ -162,6 +165,8 @@ def harvest(program: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
 
 
 _MAX_LITERALS = 256
+WIDE_SHARE = 0.03  # of int mutations, those that go past the suite's scale (Bounds.wide_int)
+WIDE_INT = 10**10
 _MAX_LENGTH_CONSTANT = 64  # a longer length constant is a table size, not a boundary to reach
 
 
@@ -292,6 +297,9 @@ class Mutator:
         like = self._like(n)
         if like is not None:
             choices.append(like)
+        if self.bounds.wide_int > top and rng.random() < WIDE_SHARE:
+            far = int(10 ** rng.uniform(math.log10(top), math.log10(self.bounds.wide_int)))
+            return far if n >= 0 else -far
         return max(-top, min(top, rng.choice(choices)))
 
     def real(self, x: float) -> float:

@@ -183,6 +183,27 @@ def test_float_constants_are_reached_on_and_either_side() -> None:
     assert any(0.24 < x < 0.25 for x in found) and any(0.25 < x < 0.26 for x in found)
 
 
+def test_wide_generation_reaches_numbers_past_float_precision() -> None:
+    # MBPP+ Mbpp/267: `n * (4 * n * n - 1) / 3` and its `//` survivor agree on every n whose
+    # result fits a float's 53 bits exactly; the suite's n are 2, 3 and 4.
+    program = "def square_Sum(n):\n    return n * (4 * n * n - 1) / 3\n"
+    seeds = [Input((2,)), Input((3,)), Input((4,))]
+
+    def grown(wide: bool) -> list[int]:
+        generator = Generator(seeds, random.Random(2), program, wide=wide)
+        found = []
+        for inp, _ in zip(generator, range(1000), strict=False):
+            generator.keep(inp)
+            found.append(inp.args[0])
+        return found
+
+    def differs(n: int) -> bool:
+        return n * (4 * n * n - 1) / 3 != n * (4 * n * n - 1) // 3
+
+    assert any(differs(n) for n in grown(True))
+    assert not any(differs(n) for n in grown(False))
+
+
 def test_recorder_keeps_deep_copies_of_the_suites_calls_only() -> None:
     program = "def f(xs, k=1):\n    xs.append(0)\n    return f(xs[:1], k - 5) if k > 5 else len(xs)\n"
     namespace: dict = {}

@@ -6,10 +6,12 @@ import random
 import sys
 import types
 from collections.abc import Iterator
+from dataclasses import replace
 
 from testaudit.values import (
     CO_VARARGS,
     CO_VARKEYWORDS,
+    WIDE_INT,
     Bounds,
     Input,
     Mutator,
@@ -89,11 +91,15 @@ class Generator:
     """
 
     def __init__(self, seeds: list[Input], rng: random.Random, program: str = "",
-                 variants: tuple[str, ...] = ()) -> None:
+                 variants: tuple[str, ...] = (), wide: bool = False) -> None:
+        """`wide`: now and then try ints far past the suite's scale (WIDE_INT), for a reference
+        cheap enough that a call it cannot finish in time costs little."""
         self.rng = rng
         self.seeds = [s for s in seeds if s.args or s.kwargs]
         self.pool = list(self.seeds)
         self.bounds = Bounds.around(self.seeds, program, variants)
+        if wide:
+            self.bounds = replace(self.bounds, wide_int=WIDE_INT)
         self.mutator = Mutator(rng, self.bounds)
 
     def keep(self, inp: Input) -> None:

@@ -74,6 +74,9 @@ GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this 
 # What one try costs besides the reference's two calls (mutating, copying, checking, sending),
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
+# Ints far past the suite's scale only where the reference's limit per call is this small: a
+# reference that loops n times then times out on them at little cost to the count of tries.
+WIDE_LIMIT_S = 0.01
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 # Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
 # inputs; they never become parents of new ones, so generation stays inside the domain.
@@ -226,7 +229,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
     if generator is None:  # the kind has no generator of its own: argument lists
         # The survivors' own programs steer it toward their mutated lines' constants.
         variants = tuple(m.apply(job.task.source) for m in job.survivors)
-        generator = Generator(seeds, rng, job.task.source, variants)
+        generator = Generator(seeds, rng, job.task.source, variants, wide=limit <= WIDE_LIMIT_S)
     seen = {inp.text for inp, _, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
