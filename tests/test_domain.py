@@ -16,7 +16,7 @@ from testaudit.pipeline import run
 from testaudit.records import CandidateVerdict, SurvivorKind
 from testaudit.store import results_json
 from testaudit.suites.evalplus import deserialize
-from testaudit.triage.domain import domain_for, infer, task_words
+from testaudit.triage.domain import domain_for, infer, result_strain, task_words
 from testaudit.values import Input
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -98,6 +98,26 @@ def test_what_three_calls_share_only_orders_inputs() -> None:
     assert domain.strain(Input(([2, 4, 8, 9], [7, 13, 19, 28], 4))) == 0
     # a soft property never repeats a firm one (`n` == len(`arr1`) is firm from three calls)
     assert not {r.text for r in domain.soft} & {r.text for r in domain.rules}
+
+
+def test_results_unlike_the_suites_are_soft_too() -> None:
+    # MBPP+ Mbpp/807 first_odd: the base results are 1, 1 and 9; on [8] (no odd number, which its
+    # contract rules out) the reference returns None.
+    strain = result_strain([1, 1, 9])
+    assert strain(None) == 1 and strain(3) == 0
+    # Mbpp/733 find_first_occurrence: results 1, 2, 4; its "not found" -1 breaks their sign.
+    assert result_strain([1, 2, 4])(-1) == 1
+    assert result_strain([1, -2, 4])(-1) == 0
+    assert result_strain([1, 2])(None) == 0  # two results: too few to say
+
+
+def test_a_guarded_property_stays_soft() -> None:
+    # MBPP+ Mbpp/260 (newman_prime, n of 3, 4, 5): the reference tests `n == 0`, so n <= 0 is
+    # inside the domain; a negative n is still tried after the positive ones.
+    guarded = "    if n == 0 or n == 1:\n        return 1\n    return 2 * newman_prime(n - 1)\n"
+    domain = domain_for(_inputs((3,), (4,), (5,)), ["n"], "", guarded)
+    assert domain.outside(Input((-2,))) is None
+    assert domain.strain(Input((-2,))) > domain.strain(Input((2,))) > domain.strain(Input((3,))) == 0
 
 
 @needs_data

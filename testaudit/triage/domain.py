@@ -626,8 +626,32 @@ def domain_for(inputs: list[Input], names: list[str] | None, words: str,
 
     inferred = unguarded(infer(inputs, names))
     firm = stated(words, names, suite) + inferred
-    return Domain(tuple(names), tuple(firm), tuple(r for r in unguarded(soft(inputs, names))
+    # A guard keeps zero and empty values inside the domain, but an input without them is still
+    # likelier valid: guarded properties stay soft.
+    return Domain(tuple(names), tuple(firm), tuple(r for r in soft(inputs, names)
                                                    if r.text not in {f.text for f in firm}))
+
+
+def result_strain(results: list) -> Callable[[object], int]:
+    """Soft properties of the reference's results on the suite's own inputs: a result of another
+    type than all of theirs (`None` where they are ints: MBPP+ `Mbpp/807` `first_odd([8])`,
+    whose contract asks for an odd number), or a negative number where they are all >= 0 (the
+    `-1` of "not found": `Mbpp/733` `find_first_occurrence([2, 1], 6)`, whose contract asks for
+    the target in the list). Returns how many of them a result breaks (0 or 1 each)."""
+    distinct = _distinct(results)
+    # Evidence is the suite's distinct calls (`results` has one per call), as for a sign.
+    if len(results) < MIN_EVIDENCE or not distinct:
+        return lambda value: 0
+    kinds = {_kind(r) for r in distinct}
+    numbers = all(_is_number(r) for r in distinct)
+    non_negative = numbers and min(distinct) >= 0
+
+    def strain(value: object) -> int:
+        broken = int(len(kinds) == 1 and _kind(value) not in kinds)
+        if non_negative and _is_number(value) and value < 0:
+            broken += 1
+        return broken
+    return strain
 
 
 def soft(inputs: list[Input], names: list[str]) -> list[Rule]:

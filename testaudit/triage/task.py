@@ -56,7 +56,7 @@ from testaudit.triage.compare import (
     sendable,
     verify_body,
 )
-from testaudit.triage.domain import Domain, domain_for, task_words
+from testaudit.triage.domain import Domain, domain_for, result_strain, task_words
 from testaudit.triage.explore import Generator, Recorder
 from testaudit.triage.rules import (
     both,
@@ -160,24 +160,30 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             opaque.add(opaque_type(first.value))
         elif (first.conclusive and agree(first, second, compare, None, inp)
                 and _accepted(judge, inp, first)):
-            originals.append((_strained(domain, inp), first, _outside(domain, inp)))
+            originals.append((inp, first, _outside(domain, inp)))
         if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
             send(("inputs", []))
             last = time.process_time()
+    # The results' soft properties come from the suite's own calls (distance 0), all of them.
+    results = result_strain([o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"])
+    originals = [(_strained(domain, results, inp, o), o, out) for inp, o, out in originals]
     slowest = max((o.seconds for _, o, _ in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
     costs = sorted(o.seconds for _, o, _ in originals) or [0.0]
-    _grow(job, function, rules, domain, originals, seed, send, min(1.0, max(0.005, 20 * slowest)),
-          started, _max_tries(job.settings, costs[len(costs) // 2]))
+    _grow(job, function, rules, (domain, results), originals, seed, send,
+          min(1.0, max(0.005, 20 * slowest)), started, _max_tries(job.settings, costs[len(costs) // 2]))
 
 
 def _outside(domain: Domain | None, inp: Input) -> str | None:
     return None if domain is None else domain.outside(inp)
 
 
-def _strained(domain: Domain | None, inp: Input) -> Input:
-    strain = 0 if domain is None else domain.strain(inp)
+def _strained(domain: Domain | None, results: Callable[[object], int], inp: Input,
+              outcome: Outcome) -> Input:
+    """The input with the count of soft properties it breaks: the domain's, and the results'."""
+    strain = (0 if domain is None else domain.strain(inp)) + (
+        results(outcome.value) if outcome.kind == "value" else 0)
     return inp if strain == inp.strain else replace(inp, strain=strain)
 
 
@@ -211,7 +217,7 @@ def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
     return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
 
 
-def _grow(job: TriageJob, function, rules, domain: Domain | None,
+def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callable[[object], int]],
           originals: list[tuple[Input, Outcome, str | None]], seed: int | None,
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
     """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
@@ -220,6 +226,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
     whose calls on generated inputs cost far more than on the suite's own."""
     settings = job.settings
     check, judge = rules
+    domain, results = domains
     compare = comparison(job)
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
@@ -259,7 +266,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
             generator.keep(inp)
         else:
             outside_left -= 1
-        batch.append((_strained(domain, inp), first, outside))
+        batch.append((_strained(domain, results, inp, first), first, outside))
         kept += 1
         if len(batch) >= 64 or now - last > 0.05:
             send(("inputs", batch))
