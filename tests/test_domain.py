@@ -111,6 +111,15 @@ def test_results_unlike_the_suites_are_soft_too() -> None:
     assert result_strain([1, 2])(None) == 0  # two results: too few to say
 
 
+def test_lists_of_both_parities_are_a_soft_property() -> None:
+    # MBPP+ Mbpp/594 (diff_even_odd): each base list holds an even and an odd number.
+    calls = _inputs(([1, 3, 5, 7, 4, 1, 6, 8],), ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10],), ([1, 5, 7, 9, 10],))
+    domain = domain_for(calls, ["list1"], "")
+    assert "`list1` has an even and an odd element" in {r.text for r in domain.soft}
+    assert domain.outside(Input(([8],))) is None
+    assert domain.strain(Input(([1, 5, 7, 9, 5],))) > domain.strain(Input(([1, 5, 8, 9, 5],)))
+
+
 def test_a_guarded_property_stays_soft() -> None:
     # MBPP+ Mbpp/260 (newman_prime, n of 3, 4, 5): the reference tests `n == 0`, so n <= 0 is
     # inside the domain; a negative n is still tried after the positive ones.

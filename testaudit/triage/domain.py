@@ -266,6 +266,12 @@ def _sequence_rules(label: str, distinct: list, every: Every) -> list[Rule]:
     if all(_hashable(v) and len(set(v)) == len(v) for v in distinct):
         rules.append(Rule(f"{label} has no duplicate elements", "suite",
                           every(lambda v: not _is_sequence(v) or len(set(v)) == len(v))))
+    ints = all(all(type(x) is int for x in v) for v in distinct)
+    if ints and all({x % 2 for x in v} == {0, 1} for v in distinct):
+        # Every list holds an even and an odd number (MBPP+ Mbpp/594 `diff_even_odd` asks for one
+        # of each; a list of odd numbers only makes its reference return a sentinel's difference).
+        rules.append(Rule(f"{label} has an even and an odd element", "suite",
+                          every(lambda v: not _is_sequence(v) or {x % 2 for x in v} == {0, 1})))
     for name, ordered in (("ascending", _ascending), ("descending", _descending)):
         constant = all(len(set(map(repr, v))) <= 1 for v in distinct)
         if not constant and all(ordered(v) for v in distinct):
