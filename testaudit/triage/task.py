@@ -166,8 +166,7 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             last = time.process_time()
     # The results' soft properties come from the suite's own calls (distance 0), all of them.
     results = result_strain([o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"])
-    originals = [(_strained(domain, results, inp, o), o, out or _unlike(results, o))
-                 for inp, o, out in originals]
+    originals = [(_strained(domain, results, inp, o), o, out) for inp, o, out in originals]
     slowest = max((o.seconds for _, o, _ in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
@@ -178,15 +177,6 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
 
 def _outside(domain: Domain | None, inp: Input) -> str | None:
     return None if domain is None else domain.outside(inp)
-
-
-UNLIKE = "the reference's result is unlike all of its results on the suite's inputs"
-
-
-def _unlike(results: Callable[[object], int], outcome: Outcome) -> str | None:
-    """A result of another type than all the suite's, or a negative one where they are all >= 0,
-    is the reference's answer to a question the task does not ask (None for "no odd number")."""
-    return UNLIKE if outcome.kind == "value" and results(outcome.value) else None
 
 
 def _strained(domain: Domain | None, results: Callable[[object], int], inp: Input,
@@ -267,7 +257,7 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
             continue
-        outside = _outside(domain, inp) or _unlike(results, first)
+        outside = _outside(domain, inp)
         if outside is not None and outside_left <= 0:
             continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
