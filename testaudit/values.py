@@ -74,6 +74,9 @@ class Input:
     # Mutation steps from an input the suite itself uses (0: the suite's own call). A witness
     # close to the suite's own inputs is easier to judge and to turn into a test.
     distance: int = 0
+    # How many soft properties of the tested domain it breaks (triage/domain.py `Domain.soft`):
+    # of two inputs inside the domain, the one that breaks fewer is likelier valid, tried first.
+    strain: int = 0
 
     @property
     def text(self) -> str:
@@ -95,9 +98,21 @@ class Bounds:
     # and the words it looks for. Fuzzers call this constant harvesting.
     numbers: tuple[int, ...] = ()
     words: tuple[str, ...] = ()
+    # Float constants of the program (`x < 0.5`), and the lengths its comparisons and slices
+    # name (`len(s) > 3`, `s[:4]`): a length is a boundary too, reached by resizing a sequence.
+    reals: tuple[float, ...] = ()
+    lengths: tuple[int, ...] = ()
+    # Scalars the suite's own inputs hold (the tests' literals, at any depth): a target to look
+    # for is often one of the list's elements, a key one of the dict's.
+    literals: tuple[object, ...] = ()
+    # Now and then an int far past the suite's scale, up to this (0: never): no upper bound is
+    # ever inferred, and `/` -> `//` or a float's rounding shows only past 2**53.
+    wide_int: int = 0
 
     @staticmethod
-    def around(inputs: list[Input], program: str = "") -> Bounds:
+    def around(inputs: list[Input], program: str = "", variants: tuple[str, ...] = ()) -> Bounds:
+        """`variants`: the survivors' programs, whose mutated lines name boundaries of their own
+        (`range(2, n)` -> `range(3, n)` needs an input where 2 and 3 differ)."""
         ints: list[int] = [0]
         lengths: list[int] = [0]
         chars: set[str] = set()
@@ -108,13 +123,26 @@ class Bounds:
         base = string.ascii_letters + string.digits + " .,-_!"
         alphabet = "".join(sorted(chars)) + base
         numbers, words = harvest(program)
+        reals, sizes = boundaries(program)
+        for variant in variants:
+            more, _ = harvest(variant)
+            more_reals, more_sizes = boundaries(variant)
+            numbers = tuple(sorted({*numbers, *more}))
+            reals, sizes = tuple(sorted({*reals, *more_reals})), tuple(sorted({*sizes, *more_sizes}))
+        literals: dict[str, object] = {}
+        for inp in inputs:
+            for value in (*inp.args, *inp.kwargs.values()):
+                scalars(value, literals)
         return Bounds(
             max_int=max(1000, 10 * max(ints), *(abs(n) + 1 for n in numbers)),
-            max_len=max(8, 2 * max(lengths)),
+            max_len=max(8, 2 * max(lengths), *(n + 1 for n in sizes)),
             max_text=max(200, 4 * max(texts)),
             alphabet=alphabet,
             numbers=numbers,
             words=words,
+            reals=reals,
+            lengths=sizes,
+            literals=tuple(literals.values())[:_MAX_LITERALS],
         )
 
 
@@ -134,6 +162,66 @@ def harvest(program: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
             elif type(value) is str and 0 < len(value) <= 12:
                 words.add(value)
     return tuple(sorted(numbers)), tuple(sorted(words))
+
+
+_MAX_LITERALS = 256
+WIDE_SHARE = 0.03  # of int mutations, those that go past the suite's scale (Bounds.wide_int)
+WIDE_INT = 10**10
+_MAX_LENGTH_CONSTANT = 64  # a longer length constant is a table size, not a boundary to reach
+
+
+def boundaries(program: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The float constants of a program, and the lengths it compares or slices by.
+
+    `len(xs) > 3` and `s[:4]` (or `s[4]`) name lengths 3 and 4: a sequence of exactly that many
+    elements, and one more or fewer, sits on the boundary (MBPP+ Mbpp/93-style `n <= 1` guards
+    compare a number instead, which `harvest` covers)."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return (), ()
+    reals: set[float] = set()
+    sizes: set[int] = set()
+
+    def small_int(node: ast.AST) -> int | None:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = small_int(node.operand)
+            return None if inner is None else -inner
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        return None
+
+    def is_len(node: ast.AST) -> bool:
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is float and math.isfinite(node.value):
+            reals.add(node.value)
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(is_len(x) for x in sides):
+                sizes.update(n for n in map(small_int, sides) if n is not None)
+        elif isinstance(node, ast.Subscript):
+            where = node.slice
+            parts = [where.lower, where.upper] if isinstance(where, ast.Slice) else [where]
+            sizes.update(n for n in map(small_int, [p for p in parts if p is not None]) if n is not None)
+    sizes = {abs(n) + d for n in sizes for d in (-1, 0, 1) if 0 <= abs(n) + d <= _MAX_LENGTH_CONSTANT}
+    return tuple(sorted(reals)), tuple(sorted(sizes))
+
+
+def scalars(value: object, found: dict[str, object], depth: int = 0) -> None:
+    """The ints, floats and short strings inside a value (keys of a dict too)."""
+    if depth > _MAX_DEPTH or len(found) >= _MAX_LITERALS:
+        return
+    if type(value) in (int, float) or (type(value) is str and 0 < len(value) <= 12):
+        found.setdefault(repr(value), value)
+    elif type(value) in (list, tuple, set, frozenset):
+        for v in list(value)[:64]:
+            scalars(v, found, depth + 1)
+    elif type(value) is dict:
+        for k, v in list(value.items())[:64]:
+            scalars(k, found, depth + 1)
+            scalars(v, found, depth + 1)
 
 
 def _measure(value: object, ints: list[int], lengths: list[int], chars: set[str], depth: int = 0) -> None:
@@ -163,6 +251,15 @@ class Mutator:
     def __init__(self, rng: random.Random, bounds: Bounds) -> None:
         self.rng = rng
         self.bounds = bounds
+        # The scalars of the input being mutated (set by its generator): a value of one argument
+        # is often meant to occur in another (a target in the list, a key in the dict).
+        self.context: tuple[object, ...] = ()
+
+    def _like(self, value: object) -> object | None:
+        """A scalar of the same type from the input itself or the suite's literals, or None."""
+        pool = self.context if self.context and self.rng.random() < 0.5 else self.bounds.literals
+        same = [v for v in pool if type(v) is type(value)]
+        return self.rng.choice(same) if same else None
 
     def value(self, value: object, depth: int = 0) -> object:
         kind = type(value)
@@ -197,14 +294,26 @@ class Mutator:
                    rng.randint(0, max(1, abs(n) + 1)), far]
         if self.bounds.numbers:
             choices.append(rng.choice(self.bounds.numbers) + rng.choice((-1, 0, 1)))
+        like = self._like(n)
+        if like is not None:
+            choices.append(like)
+        if self.bounds.wide_int > top and rng.random() < WIDE_SHARE:
+            far = int(10 ** rng.uniform(math.log10(top), math.log10(self.bounds.wide_int)))
+            return far if n >= 0 else -far
         return max(-top, min(top, rng.choice(choices)))
 
     def real(self, x: float) -> float:
         if not math.isfinite(x):
             return self.rng.choice((0.0, 1.0, -1.0))
         top = float(self.bounds.max_int)
-        choices = (x + 1.0, x - 1.0, -x, 0.0, x * 2.0, x / 2.0, round(x), round(x, 1),
-                   x + self.rng.uniform(-1.0, 1.0), self.rng.uniform(-top, top))
+        choices = [x + 1.0, x - 1.0, -x, 0.0, x * 2.0, x / 2.0, round(x), round(x, 1),
+                   x + self.rng.uniform(-1.0, 1.0), self.rng.uniform(-top, top)]
+        if self.bounds.reals:  # a float the program compares with, on it and just either side
+            c = self.rng.choice(self.bounds.reals)
+            choices.append(self.rng.choice((c, c + 1e-3 * max(1.0, abs(c)), c - 1e-3 * max(1.0, abs(c)))))
+        like = self._like(x)
+        if like is not None:
+            choices.append(like)
         return max(-top, min(top, float(self.rng.choice(choices))))
 
     def text(self, s: str) -> str:
@@ -225,9 +334,20 @@ class Mutator:
             lambda: s[:i] + " " + s[i:],
             lambda: s[:i] + word + s[i:],  # a string the program looks for
             lambda: self._digits(s),
+            lambda: self._like(s) or s,  # one of the suite's own strings, or the input's
+            lambda: self._stretch(s),  # a length the program compares or slices by
         )
         out = ops[0]() if not s else rng.choice(ops)()
         return out[: self.bounds.max_len]
+
+    def _stretch(self, s: str) -> str:
+        if not self.bounds.lengths:
+            return s
+        size = self.rng.choice(self.bounds.lengths)
+        while len(s) < size:
+            i = self.rng.randrange(len(s) + 1)
+            s = s[:i] + (self.rng.choice(s) if s else self.rng.choice(self.bounds.alphabet)) + s[i:]
+        return s[:size]
 
     def _digits(self, s: str) -> str:
         """Mutate a run of digits as a number, keeping its width: '06-04-2020' -> '06-31-2020'."""
@@ -243,7 +363,7 @@ class Mutator:
         out = list(xs)
         if not out:
             return out
-        op = rng.randrange(8)
+        op = rng.randrange(10 if self.bounds.lengths or self.context else 8)
         i = rng.randrange(len(out))
         if op in (0, 1):  # mutate one element, twice as often as the others
             out[i] = self.value(out[i], depth + 1)
@@ -258,9 +378,22 @@ class Mutator:
             out.insert(rng.randrange(len(out) + 1), self.value(out[i], depth + 1))
         elif op == 6:
             out = []
-        else:
+        elif op == 7:
             out = rng.choice((out[::-1], sorted(out, key=repr), out[: rng.randrange(len(out) + 1)]))
+        elif op == 8 and self.bounds.lengths:
+            out = self._resize(out, rng.choice(self.bounds.lengths), depth)
+        else:  # put a value of another argument in (or a literal of the suite's): `x in xs`
+            like = self._like(out[i])
+            if like is not None:
+                out.insert(rng.randrange(len(out) + 1), fresh(like))
         return out[: self.bounds.max_len]
+
+    def _resize(self, xs: list, size: int, depth: int) -> list:
+        """`xs` cut or grown (by mutated copies of its elements) to a length the program names."""
+        out = xs[:size]
+        while len(out) < size:
+            out.insert(self.rng.randrange(len(out) + 1), self.value(self.rng.choice(xs), depth + 1))
+        return out
 
     def record(self, xs: tuple, depth: int) -> tuple:
         # A short tuple is usually a fixed-shape record (a pair, a range): keep its length.

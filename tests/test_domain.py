@@ -16,7 +16,7 @@ from testaudit.pipeline import run
 from testaudit.records import CandidateVerdict, SurvivorKind
 from testaudit.store import results_json
 from testaudit.suites.evalplus import deserialize
-from testaudit.triage.domain import domain_for, infer, task_words
+from testaudit.triage.domain import domain_for, infer, result_strain, task_words
 from testaudit.values import Input
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -83,6 +83,50 @@ def test_relations_between_parameters_need_eight_calls() -> None:
     domain = domain_for(_inputs(*spans), ["lo", "hi"], "")
     assert domain.outside(Input((4, 3))) == "`lo` <= `hi`"
     assert domain.outside(Input((3, 4))) is None
+
+
+def test_what_three_calls_share_only_orders_inputs() -> None:
+    # MBPP+ Mbpp/622 (get_median): three base calls, both arrays sorted, as its contract asks;
+    # three are too few to rule unsorted arrays out, but a sorted one is tried first.
+    calls = _inputs(([1, 12, 15, 26, 38], [2, 13, 17, 30, 45], 5), ([2, 4, 8, 9], [7, 13, 19, 28], 4),
+                    ([3, 6, 14, 23, 36, 42], [2, 18, 27, 39, 49, 55], 6))
+    domain = domain_for(calls, ["arr1", "arr2", "n"], "")
+    unsorted = Input(([2, 4, 8, 9], [13, 19, 28, 7], 4))
+    assert domain.outside(unsorted) is None
+    assert "`arr2` is sorted in ascending order" in {r.text for r in domain.soft}
+    assert domain.strain(unsorted) >= 1
+    assert domain.strain(Input(([2, 4, 8, 9], [7, 13, 19, 28], 4))) == 0
+    # a soft property never repeats a firm one (`n` == len(`arr1`) is firm from three calls)
+    assert not {r.text for r in domain.soft} & {r.text for r in domain.rules}
+
+
+def test_results_unlike_the_suites_are_soft_too() -> None:
+    # MBPP+ Mbpp/807 first_odd: the base results are 1, 1 and 9; on [8] (no odd number, which its
+    # contract rules out) the reference returns None.
+    strain = result_strain([1, 1, 9])
+    assert strain(None) == 1 and strain(3) == 0
+    # Mbpp/733 find_first_occurrence: results 1, 2, 4; its "not found" -1 breaks their sign.
+    assert result_strain([1, 2, 4])(-1) == 1
+    assert result_strain([1, -2, 4])(-1) == 0
+    assert result_strain([1, 2])(None) == 0  # two results: too few to say
+
+
+def test_lists_of_both_parities_are_a_soft_property() -> None:
+    # MBPP+ Mbpp/594 (diff_even_odd): each base list holds an even and an odd number.
+    calls = _inputs(([1, 3, 5, 7, 4, 1, 6, 8],), ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10],), ([1, 5, 7, 9, 10],))
+    domain = domain_for(calls, ["list1"], "")
+    assert "`list1` has an even and an odd element" in {r.text for r in domain.soft}
+    assert domain.outside(Input(([8],))) is None
+    assert domain.strain(Input(([1, 5, 7, 9, 5],))) > domain.strain(Input(([1, 5, 8, 9, 5],)))
+
+
+def test_a_guarded_property_stays_soft() -> None:
+    # MBPP+ Mbpp/260 (newman_prime, n of 3, 4, 5): the reference tests `n == 0`, so n <= 0 is
+    # inside the domain; a negative n is still tried after the positive ones.
+    guarded = "    if n == 0 or n == 1:\n        return 1\n    return 2 * newman_prime(n - 1)\n"
+    domain = domain_for(_inputs((3,), (4,), (5,)), ["n"], "", guarded)
+    assert domain.outside(Input((-2,))) is None
+    assert domain.strain(Input((-2,))) > domain.strain(Input((2,))) > domain.strain(Input((3,))) == 0
 
 
 @needs_data

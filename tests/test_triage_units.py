@@ -27,7 +27,7 @@ from testaudit.triage.rules import (
     source_for,
 )
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
-from testaudit.values import Input, Mutator, fresh, is_plain
+from testaudit.values import Bounds, Input, Mutator, boundaries, fresh, is_plain
 
 # ---------------------------------------------------------------- comparison
 
@@ -128,6 +128,80 @@ def test_generation_uses_the_programs_constants_and_numbers_inside_strings() -> 
     assert all(re.fullmatch(r"\d{2,}-\d{2,}-\d{4,}", d) for d in dates)
     # a run of digits changes as a number: several characters at once, not one
     assert any(sum(a != b for a, b in zip(d, "06-04-2020", strict=False)) > 1 for d in dates)
+
+
+def test_boundaries_are_the_programs_float_constants_and_compared_or_sliced_lengths() -> None:
+    program = "def f(s, x):\n    if len(s) > 3 and x < 0.5:\n        return s[:5]\n    return s[1]\n"
+    reals, lengths = boundaries(program)
+    assert reals == (0.5,)
+    # 3 (compared with len), 5 (a slice), 1 (an index), each with one more and one fewer
+    assert lengths == (0, 1, 2, 3, 4, 5, 6)
+    assert boundaries("def f(:") == ((), ())
+
+
+def _grown(seeds: list[Input], program: str, n: int, variants: tuple[str, ...] = ()) -> list[tuple]:
+    generator = Generator(seeds, random.Random(11), program, variants)
+    found = []
+    for inp, _ in zip(generator, range(n), strict=False):
+        generator.keep(inp)
+        found.append(inp.args)
+    return found
+
+
+def test_generation_reaches_the_lengths_a_program_compares_with() -> None:
+    # The suite's lists have 1 and 2 elements; the program changes at exactly 6 elements.
+    program = "def f(xs):\n    return sum(xs) if len(xs) >= 6 else 0\n"
+    found = _grown([Input(([1],)), Input(([4, 5],))], program, 300)
+    assert {len(xs) for (xs,) in found} >= {5, 6, 7}
+    # without the constant, mutation one element at a time rarely gets that far this soon
+    plain = _grown([Input(([1],)), Input(([4, 5],))], "def f(xs):\n    return 0\n", 300)
+    assert sum(len(xs) == 6 for (xs,) in found) > sum(len(xs) == 6 for (xs,) in plain)
+
+
+def test_generation_puts_one_arguments_value_into_another() -> None:
+    # `x in xs` matters only when the target is one of the list's elements (MBPP+ Mbpp/733's
+    # contract asks for it); the suite's targets are never in its lists.
+    seeds = [Input(([107, 203, 311], 7)), Input(([419, 523], 8))]
+    found = _grown(seeds, "def f(xs, x):\n    return x in xs\n", 300)
+    assert sum(x in xs for xs, x in found) >= 5
+    # and the tests' literals seed values: a target that is an element of another call's list
+    assert Bounds.around(seeds).literals[:3] == (107, 203, 311)
+
+
+def test_generation_reaches_a_survivors_mutated_constant() -> None:
+    program = "def f(n):\n    return n if n > 40 else 0\n"
+    survivor = "def f(n):\n    return n if n > 41 else 0\n"
+    assert 41 in Generator([Input((1,))], random.Random(0), program, (survivor,)).bounds.numbers
+    steered = [n for (n,) in _grown([Input((1,))], program, 2000, (survivor,))]
+    plain = [n for (n,) in _grown([Input((1,))], program, 2000)]
+    assert steered.count(42) > plain.count(42)
+
+
+def test_float_constants_are_reached_on_and_either_side() -> None:
+    found = {x for (x,) in _grown([Input((3.0,))], "def f(x):\n    return x < 0.25\n", 600)}
+    assert 0.25 in found
+    assert any(0.24 < x < 0.25 for x in found) and any(0.25 < x < 0.26 for x in found)
+
+
+def test_wide_generation_reaches_numbers_past_float_precision() -> None:
+    # MBPP+ Mbpp/267: `n * (4 * n * n - 1) / 3` and its `//` survivor agree on every n whose
+    # result fits a float's 53 bits exactly; the suite's n are 2, 3 and 4.
+    program = "def square_Sum(n):\n    return n * (4 * n * n - 1) / 3\n"
+    seeds = [Input((2,)), Input((3,)), Input((4,))]
+
+    def grown(wide: bool) -> list[int]:
+        generator = Generator(seeds, random.Random(2), program, wide=wide)
+        found = []
+        for inp, _ in zip(generator, range(1000), strict=False):
+            generator.keep(inp)
+            found.append(inp.args[0])
+        return found
+
+    def differs(n: int) -> bool:
+        return n * (4 * n * n - 1) / 3 != n * (4 * n * n - 1) // 3
+
+    assert any(differs(n) for n in grown(True))
+    assert not any(differs(n) for n in grown(False))
 
 
 def test_recorder_keeps_deep_copies_of_the_suites_calls_only() -> None:

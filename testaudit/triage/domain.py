@@ -47,6 +47,20 @@ MIN_PAIRS = 6  # adjacent pairs (sum of len - 1) before "unique" or "sorted" is 
 MIN_CHARS = 12  # characters in all before a character class is inferred
 SMALL_ALPHABET = 4  # at most this many distinct characters: the alphabet itself is the property
 
+
+
+@dataclass
+class _Evidence:
+    """The evidence thresholds `infer` applies: MIN_BOUND and MIN_PAIRS for the tested domain,
+    lower ones for the soft properties that only order inputs (`soft`)."""
+
+    bound: int
+    pairs: int
+
+
+_LEVEL = _Evidence(MIN_BOUND, MIN_PAIRS)
+SOFT = _Evidence(MIN_EVIDENCE, 2)  # what three of the suite's inputs share, by chance or not
+
 Values = list  # one input's arguments bound to parameter positions (MISSING where not given)
 
 
@@ -77,6 +91,15 @@ class Rule:
 class Domain:
     names: tuple[str, ...]
     rules: tuple[Rule, ...] = ()
+    # Properties the suite's inputs share on too little evidence to rule anything out (three
+    # sorted lists, three pairs of equal length): an input that breaks them is inside the
+    # domain, but one that keeps them is tried first, so that a witness breaks as few as it can.
+    soft: tuple[Rule, ...] = ()
+
+    def strain(self, inp: Input) -> int:
+        """How many soft properties the input breaks (0 for one that keeps them all)."""
+        values = self.bind(inp)
+        return 0 if values is None else sum(not rule.holds(values) for rule in self.soft)
 
     def bind(self, inp: Input) -> Values | None:
         return bind(inp, list(self.names))
@@ -185,7 +208,7 @@ def _scalar_rules(label: str, values: list, get: Callable[[Values], Iterable],
     rules = [*_type_rules(label, distinct, every), *_sequence_rules(label, distinct, every)]
     if len(_distinct(values)) >= MIN_EVIDENCE and not containers:
         rules += _shape_rules(label, distinct, every)
-    if not containers or containers >= MIN_BOUND:
+    if not containers or containers >= _LEVEL.bound:
         rules += _size_rules(label, distinct, every)
         rules += [*_number_rules(label, distinct, every, max(calls, len(distinct))),
                   *_text_rules(label, distinct, every)]
@@ -201,7 +224,7 @@ def _type_rules(label: str, distinct: list, every: Every) -> list[Rule]:
     allowed = (int, float) if kind == "number" else (type(distinct[0]),)
     rules = [Rule(f"{label} is {'a number' if kind == 'number' else 'of type ' + kind}", "suite",
                   every(lambda v: type(v) in allowed))]
-    if type(distinct[0]) is tuple and len({len(v) for v in distinct}) == 1 and len(distinct) >= MIN_BOUND:
+    if type(distinct[0]) is tuple and len({len(v) for v in distinct}) == 1 and len(distinct) >= _LEVEL.bound:
         size = len(distinct[0])
         rules.append(Rule(f"{label} is a tuple of {size}", "suite", every(lambda v: len(v) == size)))
     return rules
@@ -216,7 +239,7 @@ def _number_rules(label: str, distinct: list, every: Every, evidence: int) -> li
         rules.append(Rule(f"{label} is positive", "suite", every(lambda v: v > 0)))
     elif low >= 0:
         rules.append(Rule(f"{label} is non-negative", "suite", every(lambda v: v >= 0)))
-    if len(distinct) >= MIN_BOUND and low > 1 and all(type(v) is int for v in distinct):
+    if len(distinct) >= _LEVEL.bound and low > 1 and all(type(v) is int for v in distinct):
         rules.append(Rule(f"{label} >= {low}", "suite", every(lambda v: v >= low)))
     return rules
 
@@ -225,7 +248,7 @@ def _size_rules(label: str, distinct: list, every: Every) -> list[Rule]:
     if len(distinct) < MIN_EVIDENCE or not all(_is_sized(v) for v in distinct):
         return []
     shortest = min(len(v) for v in distinct)
-    if shortest >= 2 and len(distinct) >= MIN_BOUND:
+    if shortest >= 2 and len(distinct) >= _LEVEL.bound:
         unit = "characters" if type(distinct[0]) is str else "elements"
         return [Rule(f"{label} has at least {shortest} {unit}", "suite",
                      every(lambda v: len(v) >= shortest))]
@@ -236,13 +259,19 @@ def _size_rules(label: str, distinct: list, every: Every) -> list[Rule]:
 
 
 def _sequence_rules(label: str, distinct: list, every: Every) -> list[Rule]:
-    if (len(distinct) < MIN_BOUND or not all(_is_sequence(v) for v in distinct)
-            or sum(max(len(v) - 1, 0) for v in distinct) < MIN_PAIRS):
+    if (len(distinct) < _LEVEL.bound or not all(_is_sequence(v) for v in distinct)
+            or sum(max(len(v) - 1, 0) for v in distinct) < _LEVEL.pairs):
         return []  # (shapes are checked on their own, from fewer values: _shape_rules)
     rules = []
     if all(_hashable(v) and len(set(v)) == len(v) for v in distinct):
         rules.append(Rule(f"{label} has no duplicate elements", "suite",
                           every(lambda v: not _is_sequence(v) or len(set(v)) == len(v))))
+    ints = all(all(type(x) is int for x in v) for v in distinct)
+    if ints and all({x % 2 for x in v} == {0, 1} for v in distinct):
+        # Every list holds an even and an odd number (MBPP+ Mbpp/594 `diff_even_odd` asks for one
+        # of each; a list of odd numbers only makes its reference return a sentinel's difference).
+        rules.append(Rule(f"{label} has an even and an odd element", "suite",
+                          every(lambda v: not _is_sequence(v) or {x % 2 for x in v} == {0, 1})))
     for name, ordered in (("ascending", _ascending), ("descending", _descending)):
         constant = all(len(set(map(repr, v))) <= 1 for v in distinct)
         if not constant and all(ordered(v) for v in distinct):
@@ -284,7 +313,7 @@ def _text_rules(label: str, distinct: list, every: Every) -> list[Rule]:
         return [Rule(f"{label} consists only of {shown}", "suite",
                      every(lambda v: type(v) is not str or set(v) <= chars))]
     classes = {_class_of(c) for c in chars}
-    if len(classes) > len(_CLASSES) or len(distinct) < MIN_BOUND:
+    if len(classes) > len(_CLASSES) or len(distinct) < _LEVEL.bound:
         return []  # every class is seen, or too few strings to say which classes are meant
     named = [name for name, _ in _CLASSES if name in classes] + (
         ["other characters"] if "other characters" in classes else [])
@@ -360,14 +389,14 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
             rule = _relation(a, b, i, j, pairs)
             # An integer equal to a length in three calls is no chance (`n == len(arr)`, as
             # MBPP+'s contracts say); any other relation needs MIN_BOUND calls.
-            if rule is not None and (len(pairs) >= MIN_BOUND or " == len(" in rule.text):
+            if rule is not None and (len(pairs) >= _LEVEL.bound or " == len(" in rule.text):
                 rules.append(rule)
     return rules
 
 
 def _relation(a: str, b: str, i: int, j: int, pairs: list[tuple]) -> Rule | None:
     numbers = all(_is_number(x) and _is_number(y) for x, y in pairs)
-    if numbers and i < j and len(_distinct(pairs)) >= MIN_BOUND:
+    if numbers and i < j and len(_distinct(pairs)) >= _LEVEL.bound:
         if all(x < y for x, y in pairs):
             return Rule(f"`{a}` < `{b}`", "suite", lambda vs: vs[i] < vs[j])
         if all(x <= y for x, y in pairs) and not all(x == y for x, y in pairs):
@@ -596,6 +625,50 @@ def domain_for(inputs: list[Input], names: list[str] | None, words: str,
         return None
     suite = [b for b in (bind(inp, names) for inp in inputs) if b is not None]
     meant = guards(solution, names)
-    inferred = [r for r in infer(inputs, names)
+
+    def unguarded(rules: list[Rule]) -> list[Rule]:
+        return [r for r in rules
                 if not any(r.text.startswith(f"`{n}`" + t) for n, k in meant for t in _GUARDED[k])]
-    return Domain(tuple(names), tuple(stated(words, names, suite) + inferred))
+
+    inferred = unguarded(infer(inputs, names))
+    firm = stated(words, names, suite) + inferred
+    # A guard keeps zero and empty values inside the domain, but an input without them is still
+    # likelier valid: guarded properties stay soft.
+    return Domain(tuple(names), tuple(firm), tuple(r for r in soft(inputs, names)
+                                                   if r.text not in {f.text for f in firm}))
+
+
+def result_strain(results: list) -> Callable[[object], int]:
+    """Soft properties of the reference's results on the suite's own inputs: a result of another
+    type than all of theirs (`None` where they are ints: MBPP+ `Mbpp/807` `first_odd([8])`,
+    whose contract asks for an odd number), or a negative number where they are all >= 0 (the
+    `-1` of "not found": `Mbpp/733` `find_first_occurrence([2, 1], 6)`, whose contract asks for
+    the target in the list). Returns how many of them a result breaks (0 or 1 each)."""
+    distinct = _distinct(results)
+    # Evidence is the suite's distinct calls (`results` has one per call), as for a sign.
+    if len(results) < MIN_EVIDENCE or not distinct:
+        return lambda value: 0
+    kinds = {_kind(r) for r in distinct}
+    numbers = all(_is_number(r) for r in distinct)
+    non_negative = numbers and min(distinct) >= 0
+
+    def strain(value: object) -> int:
+        broken = int(len(kinds) == 1 and _kind(value) not in kinds)
+        if non_negative and _is_number(value) and value < 0:
+            broken += 1
+        return broken
+    return strain
+
+
+def soft(inputs: list[Input], names: list[str]) -> list[Rule]:
+    """The properties `infer` would find if MIN_EVIDENCE distinct inputs were enough for all.
+
+    On MBPP+ they are what its contracts often ask (`Mbpp/622`'s sorted arrays, `Mbpp/282`'s
+    lists of equal length) as often as what valid inputs break (duplicates in 112 of 113 tasks),
+    so they never label an input outside the domain: they only order the inputs tried."""
+    global _LEVEL
+    saved, _LEVEL = _LEVEL, SOFT
+    try:
+        return infer(inputs, names)
+    finally:
+        _LEVEL = saved

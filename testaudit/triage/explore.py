@@ -6,8 +6,20 @@ import random
 import sys
 import types
 from collections.abc import Iterator
+from dataclasses import replace
 
-from testaudit.values import CO_VARARGS, CO_VARKEYWORDS, Bounds, Input, Mutator, call_text, fresh, is_plain
+from testaudit.values import (
+    CO_VARARGS,
+    CO_VARKEYWORDS,
+    WIDE_INT,
+    Bounds,
+    Input,
+    Mutator,
+    call_text,
+    fresh,
+    is_plain,
+    scalars,
+)
 
 
 def bound_arguments(frame: types.FrameType) -> tuple[tuple, dict]:
@@ -78,11 +90,16 @@ class Generator:
     EvalPlus: mutating an out-of-domain input rarely leads back into the domain.
     """
 
-    def __init__(self, seeds: list[Input], rng: random.Random, program: str = "") -> None:
+    def __init__(self, seeds: list[Input], rng: random.Random, program: str = "",
+                 variants: tuple[str, ...] = (), wide: bool = False) -> None:
+        """`wide`: now and then try ints far past the suite's scale (WIDE_INT), for a reference
+        cheap enough that a call it cannot finish in time costs little."""
         self.rng = rng
         self.seeds = [s for s in seeds if s.args or s.kwargs]
         self.pool = list(self.seeds)
-        self.bounds = Bounds.around(self.seeds, program)
+        self.bounds = Bounds.around(self.seeds, program, variants)
+        if wide:
+            self.bounds = replace(self.bounds, wide_int=WIDE_INT)
         self.mutator = Mutator(rng, self.bounds)
 
     def keep(self, inp: Input) -> None:
@@ -106,6 +123,10 @@ class Generator:
     def _mutate(self, parent: Input) -> Input | None:
         args, kwargs = list(parent.args), dict(parent.kwargs)
         slots = [("a", i) for i in range(len(args))] + [("k", k) for k in kwargs]
+        found: dict[str, object] = {}
+        for value in (*args, *kwargs.values()):
+            scalars(value, found)
+        self.mutator.context = tuple(found.values())
         for _ in range(2 if self.rng.random() < 0.2 else 1):
             where, key = self.rng.choice(slots)
             if where == "a":

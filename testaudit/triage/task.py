@@ -56,7 +56,7 @@ from testaudit.triage.compare import (
     sendable,
     verify_body,
 )
-from testaudit.triage.domain import Domain, domain_for, task_words
+from testaudit.triage.domain import Domain, domain_for, result_strain, task_words
 from testaudit.triage.explore import Generator, Recorder
 from testaudit.triage.rules import (
     both,
@@ -74,6 +74,9 @@ GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this 
 # What one try costs besides the reference's two calls (mutating, copying, checking, sending),
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
+# Ints far past the suite's scale only where the reference's limit per call is this small: a
+# reference that loops n times then times out on them at little cost to the count of tries.
+WIDE_LIMIT_S = 0.01
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 # Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
 # inputs; they never become parents of new ones, so generation stays inside the domain.
@@ -161,16 +164,27 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
         if time.process_time() - last > 0.05:  # a frame now and then: the parent's clock
             send(("inputs", []))
             last = time.process_time()
+    # The results' soft properties come from the suite's own calls (distance 0), all of them.
+    results = result_strain([o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"])
+    originals = [(_strained(domain, results, inp, o), o, out) for inp, o, out in originals]
     slowest = max((o.seconds for _, o, _ in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
     costs = sorted(o.seconds for _, o, _ in originals) or [0.0]
-    _grow(job, function, rules, domain, originals, seed, send, min(1.0, max(0.005, 20 * slowest)),
-          started, _max_tries(job.settings, costs[len(costs) // 2]))
+    _grow(job, function, rules, (domain, results), originals, seed, send,
+          min(1.0, max(0.005, 20 * slowest)), started, _max_tries(job.settings, costs[len(costs) // 2]))
 
 
 def _outside(domain: Domain | None, inp: Input) -> str | None:
     return None if domain is None else domain.outside(inp)
+
+
+def _strained(domain: Domain | None, results: Callable[[object], int], inp: Input,
+              outcome: Outcome) -> Input:
+    """The input with the count of soft properties it breaks: the domain's, and the results'."""
+    strain = (0 if domain is None else domain.strain(inp)) + (
+        results(outcome.value) if outcome.kind == "value" else 0)
+    return inp if strain == inp.strain else replace(inp, strain=strain)
 
 
 def _max_tries(settings, per_call_cost: float) -> int:
@@ -203,7 +217,7 @@ def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
     return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
 
 
-def _grow(job: TriageJob, function, rules, domain: Domain | None,
+def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callable[[object], int]],
           originals: list[tuple[Input, Outcome, str | None]], seed: int | None,
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
     """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
@@ -212,6 +226,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
     whose calls on generated inputs cost far more than on the suite's own."""
     settings = job.settings
     check, judge = rules
+    domain, results = domains
     compare = comparison(job)
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
@@ -219,7 +234,9 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
     seeds = [inp for inp, _, out in originals if out is None] or [inp for inp, _, _ in originals]
     generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
     if generator is None:  # the kind has no generator of its own: argument lists
-        generator = Generator(seeds, rng, job.task.source)
+        # The survivors' own programs steer it toward their mutated lines' constants.
+        variants = tuple(m.apply(job.task.source) for m in job.survivors)
+        generator = Generator(seeds, rng, job.task.source, variants, wide=limit <= WIDE_LIMIT_S)
     seen = {inp.text for inp, _, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
@@ -249,7 +266,7 @@ def _grow(job: TriageJob, function, rules, domain: Domain | None,
             generator.keep(inp)
         else:
             outside_left -= 1
-        batch.append((inp, first, outside))
+        batch.append((_strained(domain, results, inp, first), first, outside))
         kept += 1
         if len(batch) >= 64 or now - last > 0.05:
             send(("inputs", batch))
@@ -282,11 +299,13 @@ def explore(job: TriageJob, prepared: suites.PreparedTask, settings: ExecSetting
             found.opaque = frame[1]
         elif kind == "domain":
             found.domain = frame[1]
-    # Preference order: inside the tested domain first, then closest to the suite's own inputs,
-    # then shortest, then first found. A witness is the best disagreeing input, so a survivor is
-    # shown an input outside the domain only when it differs nowhere inside it.
-    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][2] is not None, arrived[i][0].distance,
-                                                       len(arrived[i][0].text), i))
+    # Preference order: inside the tested domain first, then breaking the fewest of its soft
+    # properties, then closest to the suite's own inputs, then shortest, then first found. A
+    # witness is the best disagreeing input, so a survivor is shown an input outside the domain
+    # only when it differs nowhere inside it, and one that breaks a soft property only when it
+    # differs on no input that keeps them.
+    order = sorted(range(len(arrived)), key=lambda i: (arrived[i][2] is not None, arrived[i][0].strain,
+                                                       arrived[i][0].distance, len(arrived[i][0].text), i))
     found.inputs = [arrived[i][0] for i in order]
     found.expected = [arrived[i][1] for i in order]
     found.outside = [arrived[i][2] for i in order]
