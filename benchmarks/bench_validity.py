@@ -296,7 +296,11 @@ def _sample_figures(results: dict, judged: dict, show: bool) -> Counter:
             judge_passes = j["passes"].get(ident)
             if judge_passes is None or verdict == "error":
                 continue
-            n["disagreements"] += (verdict in PASSING) != judge_passes
+            disagrees = (verdict in PASSING) != judge_passes
+            n["disagreements"] += disagrees
+            if show and disagrees:
+                print(f"  disagreement: {task['task_id']} sample {ident}: testaudit {verdict}, "
+                      f"the judge {'passes' if judge_passes else 'fails'} it ({c.get('detail')})")
             if not judge_passes:
                 continue
             n["passing"] += 1
