@@ -198,6 +198,22 @@ def _marked(marker: str) -> list[str]:
     return found
 
 
+def _carrying(name: str, in_solution: str, in_test: str) -> list[dict]:
+    """Two HumanEval-format tasks: one whose solution execs `in_solution` on every call, one
+    whose suite execs `in_test` before its asserts."""
+    return [
+        {"task_id": f"hostile/{name}_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
+         "canonical_solution": f"    exec({in_solution!r})\n    return a + b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
+         "entry_point": "add"},
+        {"task_id": f"hostile/{name}_in_test", "prompt": "def sub(a, b):\n    \"\"\"a - b\"\"\"\n",
+         "canonical_solution": "    return a - b\n",
+         "test": (f"def check(candidate):\n    exec({in_test!r})\n"
+                  "    assert candidate(3, 2) == 1\n    assert candidate(0, 2) == -2\n"),
+         "entry_point": "sub"},
+    ]
+
+
 def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
     spawn = _spawner(marker)
     # Each call may fail (isolated, the parent's group as the child sees it is pid 1, and
@@ -207,18 +223,8 @@ def _hostile_dataset(path: Path, marker: str, names: tuple[str, ...]) -> Path:
             "os.kill(os.getppid(), signal.SIGTERM)", "os.kill(os.getppid(), signal.SIGINT)",
             "os.killpg(0, signal.SIGINT)", "os.killpg(os.getpgid(os.getppid()), signal.SIGINT)",
             "os.killpg(os.getpgid(os.getppid()), signal.SIGTERM)"))
-    tasks = [
-        # The solution starts processes: every reference and mutant run does.
-        {"task_id": "hostile/spawn_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
-         "canonical_solution": f"    exec({spawn!r})\n    return a + b\n",
-         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
-         "entry_point": "add"},
-        # The suite starts them.
-        {"task_id": "hostile/spawn_in_test", "prompt": "def sub(a, b):\n    \"\"\"a - b\"\"\"\n",
-         "canonical_solution": "    return a - b\n",
-         "test": (f"def check(candidate):\n    exec({spawn.replace(marker, marker + 't')!r})\n"
-                  "    assert candidate(3, 2) == 1\n    assert candidate(0, 2) == -2\n"),
-         "entry_point": "sub"},
+    # The solution starts processes (every reference and mutant run does), and the suite does.
+    tasks = [*_carrying("spawn", spawn, spawn.replace(marker, marker + "t")),
         # The solution signals its parent, its parent's group and its own group on every run.
         {"task_id": "hostile/signals", "prompt": "def mul(a, b):\n    \"\"\"a * b\"\"\"\n",
          "canonical_solution": f"    exec({signals!r})\n    return a * b\n",
@@ -394,17 +400,7 @@ def test_a_hostile_audit_leaves_nothing_outside_its_out_folder_and_cache(tmp_pat
     marker = f"ta-mark-{uuid.uuid4().hex[:12]}"
     outside = tmp_path / "outside.txt"
     hostile = _reach_everything(marker, outside)
-    tasks = [
-        {"task_id": "hostile/everything_in_solution", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
-         "canonical_solution": f"    exec({hostile!r})\n    return a + b\n",
-         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(0, 0) == 0\n",
-         "entry_point": "add"},
-        {"task_id": "hostile/everything_in_test", "prompt": "def sub(a, b):\n    \"\"\"a - b\"\"\"\n",
-         "canonical_solution": "    return a - b\n",
-         "test": (f"def check(candidate):\n    exec({hostile!r})\n"
-                  "    assert candidate(3, 2) == 1\n    assert candidate(0, 2) == -2\n"),
-         "entry_point": "sub"},
-    ]
+    tasks = _carrying("everything", hostile, hostile)
     dataset = tmp_path / "hostile.jsonl"
     dataset.write_text("".join(json.dumps(t) + "\n" for t in tasks))
     temp = tmp_path / "tmp"

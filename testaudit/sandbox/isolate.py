@@ -120,41 +120,37 @@ def _own_pid_namespace() -> int:
     return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
 
-_network: list[int] = []  # this process's sandbox network namespace, as an open nsfs descriptor
-
-
+@cache
 def sandbox_network() -> int:
     """A network namespace with only loopback, up: made once per worker (an open descriptor
     keeps it alive), joined by each child. Making one per child costs ~4 ms of wall time (lo
     up waits on the kernel); sharing it lets one task's processes meet another's on
     127.0.0.1 only while both live, and none outlives its task's PID namespace."""
-    if not _network:
-        ready_r, ready_w = os.pipe()
-        done_r, done_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - a throw-away child: lives until its namespace is held
-            code = 1
-            try:
-                os.close(ready_r)
-                os.close(done_w)
-                unshare(CLONE_NEWNET)
-                _loopback_up()
-                code = 0
-            finally:
-                os.write(ready_w, bytes([code]))
-                os.read(done_r, 1)  # EOF once the parent has opened the namespace (or died)
-                os._exit(code)
-        os.close(ready_w)
-        os.close(done_r)
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - a throw-away child: lives until its namespace is held
+        code = 1
         try:
-            if os.read(ready_r, 1) != b"\x00":
-                raise IsolationError(errno.EPERM, "could not make the sandbox network namespace")
-            _network.append(os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+            os.close(ready_r)
+            os.close(done_w)
+            unshare(CLONE_NEWNET)
+            _loopback_up()
+            code = 0
         finally:
-            for fd in (ready_r, done_w):
-                os.close(fd)
-            os.waitpid(pid, 0)
-    return _network[0]
+            os.write(ready_w, bytes([code]))
+            os.read(done_r, 1)  # EOF once the parent has opened the namespace (or died)
+            os._exit(code)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        if os.read(ready_r, 1) != b"\x00":
+            raise IsolationError(errno.EPERM, "could not make the sandbox network namespace")
+        return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        for fd in (ready_r, done_w):
+            os.close(fd)
+        os.waitpid(pid, 0)
 
 
 def join_network(fd: int) -> None:
