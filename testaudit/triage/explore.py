@@ -21,6 +21,8 @@ from testaudit.values import (
     scalars,
 )
 
+NOVEL_SHARE = 0.3  # of parents drawn from the inputs that found new arcs of the reference
+
 
 def bound_arguments(frame: types.FrameType) -> tuple[tuple, dict]:
     """The arguments a function was called with, read from its frame at the 'call' event."""
@@ -83,11 +85,61 @@ class Recorder:
         sys.setprofile(None)
 
 
+class Arcs:
+    """The line-to-line steps (arcs) a call takes through the program's own code: coverage
+    feedback for the generator, as fuzzers steer by it.
+
+    A trace hook on the program's frames only, capped at MAX_EVENTS line events a call (then it
+    stops tracing: a long loop repeats its arcs), so a traced call costs a bounded amount more.
+    """
+
+    MAX_EVENTS = 2000
+
+    def __init__(self, program_file: str) -> None:
+        self.program_file = program_file
+        self.seen: set[tuple[int, int, int]] = set()
+        self.new = 0
+        self._events = 0
+
+    def _global(self, frame: types.FrameType, event: str, arg: object) -> object:
+        if event != "call" or frame.f_code.co_filename != self.program_file:
+            return None
+        first = frame.f_code.co_firstlineno
+        last = [-first]
+
+        def local(frame: types.FrameType, event: str, arg: object) -> object:
+            self._events += 1
+            if self._events > self.MAX_EVENTS:
+                return None
+            if event == "line" or event == "return":
+                arc = (first, last[0], frame.f_lineno if event == "line" else -first)
+                if arc not in self.seen:
+                    self.seen.add(arc)
+                    self.new += 1
+                last[0] = frame.f_lineno
+            return local
+
+        return local
+
+    def __enter__(self) -> Arcs:
+        """Trace the calls made inside the block; `new` is then the count of arcs they took
+        that no earlier traced call took."""
+        self.new = self._events = 0
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(None)
+
+
 class Generator:
     """New inputs from a pool of in-domain ones: mutation of one or two arguments, or crossover.
 
     Only inputs the caller `keep()`s (the reference accepted them) become parents, as in
-    EvalPlus: mutating an out-of-domain input rarely leads back into the domain.
+    EvalPlus: mutating an out-of-domain input rarely leads back into the domain. Inputs kept
+    with `novel=True` (they took the reference down arcs no earlier input took) are favoured as
+    parents: their neighbours reach the branches a blind walk rarely does (a valid date with
+    day 0, only reachable past the month check).
     """
 
     def __init__(self, seeds: list[Input], rng: random.Random, program: str = "",
@@ -97,13 +149,16 @@ class Generator:
         self.rng = rng
         self.seeds = [s for s in seeds if s.args or s.kwargs]
         self.pool = list(self.seeds)
+        self.novel: list[Input] = []
         self.bounds = Bounds.around(self.seeds, program, variants)
         if wide:
             self.bounds = replace(self.bounds, wide_int=WIDE_INT)
         self.mutator = Mutator(rng, self.bounds)
 
-    def keep(self, inp: Input) -> None:
+    def keep(self, inp: Input, novel: bool = False) -> None:
         self.pool.append(inp)
+        if novel:
+            self.novel.append(inp)
 
     def __iter__(self) -> Iterator[Input]:
         while self.pool:
@@ -114,7 +169,11 @@ class Generator:
     def _one(self) -> Input | None:
         rng = self.rng
         # Favour the suite's own inputs as parents: witnesses near them are easier to read.
-        parents = self.seeds if self.seeds and rng.random() < 0.3 else self.pool
+        draw = rng.random()
+        if self.novel and draw < NOVEL_SHARE:
+            parents = self.novel
+        else:
+            parents = self.seeds if self.seeds and draw < NOVEL_SHARE + 0.3 else self.pool
         parent = rng.choice(parents)
         if len(self.pool) > 1 and rng.random() < 0.1:
             return self._crossover(parent, rng.choice(self.pool))

@@ -42,6 +42,7 @@ from testaudit.records import (
     Witness,
 )
 from testaudit.sandbox import child as children
+from testaudit.suites.base import InputGenerator
 from testaudit.triage.compare import (
     Comparison,
     DiffPlan,
@@ -57,7 +58,7 @@ from testaudit.triage.compare import (
     verify_body,
 )
 from testaudit.triage.domain import Domain, domain_for, result_strain, task_words
-from testaudit.triage.explore import Generator, Recorder
+from testaudit.triage.explore import Arcs, Generator, Recorder
 from testaudit.triage.rules import (
     both,
     compile_borrowed,
@@ -217,6 +218,24 @@ def _accepted(judge, inp: Input, outcome: Outcome) -> bool:
     return judge is None or outcome.kind != "value" or judge(inp.args, inp.kwargs, outcome.value)
 
 
+def _generator(job: TriageJob, function, seeds: list[Input],
+               originals: list[tuple[Input, Outcome, str | None]], rng: random.Random, limit: float,
+               seed: int | None) -> tuple[InputGenerator, Arcs | None]:
+    """The input generator: the suite kind's own, or triage's for argument lists, steered by the
+    survivors' mutated constants and by the reference's arcs (started from the suite's inputs)."""
+    generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
+    if generator is not None or not hasattr(function, "__code__"):
+        return generator, None
+    variants = tuple(m.apply(job.task.source) for m in job.survivors)
+    generator = Generator(seeds, rng, job.task.source, variants, wide=limit <= WIDE_LIMIT_S)
+    arcs = Arcs(function.__code__.co_filename)
+    for inp, outcome, _ in originals:
+        if outcome.kind == "value":
+            with arcs:
+                call(function, inp, limit, seed)
+    return generator, arcs
+
+
 def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callable[[object], int]],
           originals: list[tuple[Input, Outcome, str | None]], seed: int | None,
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
@@ -232,11 +251,7 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
     # Parents are the inputs inside the tested domain (all of them when none is).
     seeds = [inp for inp, _, out in originals if out is None] or [inp for inp, _, _ in originals]
-    generator = suites.suite_for(job.task).generator(seeds, rng, job.task.source)
-    if generator is None:  # the kind has no generator of its own: argument lists
-        # The survivors' own programs steer it toward their mutated lines' constants.
-        variants = tuple(m.apply(job.task.source) for m in job.survivors)
-        generator = Generator(seeds, rng, job.task.source, variants, wide=limit <= WIDE_LIMIT_S)
+    generator, arcs = _generator(job, function, seeds, originals, rng, limit, seed)
     seen = {inp.text for inp, _, _ in originals}
     kept, tries, batch, last = len(originals), 0, [], time.process_time()
     outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
@@ -262,7 +277,11 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
             continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
             continue
-        if outside is None:
+        if outside is None and arcs is not None:
+            with arcs:  # a third call, traced: its arcs, not its outcome, count
+                call(function, inp, min(limit, left), seed)
+            generator.keep(inp, novel=arcs.new > 0)
+        elif outside is None:
             generator.keep(inp)
         else:
             outside_left -= 1
