@@ -202,7 +202,8 @@ def print_strengthen(report: StrengthenReport, out: str, stream: TextIO | None =
     passing = sum(1 for t in report.tasks if t.tests and t.reference_passes)
     w(f"\nstrengthen: wrote {report.output}: {report.tests_added} tests added to {changed} of "
       f"{len(report.tasks)} tasks ({report.tests_added / max(changed, 1):.1f} per changed task)\n")
-    w(f"  mutation score: {percent(report.before.mutation_score)} -> {percent(report.after.mutation_score)}\n")
+    before, after = report.before.mutation_score, report.after.mutation_score
+    w(f"  mutation score: {percent(before)} -> {percent(after)}\n")
     w(f"  confirmed wrong programs that pass the tests: {report.confirmed_before} -> "
       f"{report.confirmed_after} (re-audit of the written file, {report.rounds} "
       f"round{'s' if report.rounds != 1 else ''})\n")

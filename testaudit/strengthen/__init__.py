@@ -63,7 +63,8 @@ def check_target(source: Path, target: Path) -> None:
         raise UsageError(f"{target}: --out is a folder; give a file name")
     zipped = read_bytes(source)[:2] == b"\x1f\x8b"
     if zipped != (target.suffix == ".gz"):
-        want = "ends with .gz (the dataset is gzip)" if zipped else "does not end with .gz (the dataset is not gzip)"
+        want = ("ends with .gz (the dataset is gzip)" if zipped
+                else "does not end with .gz (the dataset is not gzip)")
         raise UsageError(f"{target}: --out must be a name that {want}")
 
 

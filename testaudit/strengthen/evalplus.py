@@ -34,5 +34,6 @@ def fields(data: dict, texts: list[str], comment: str, options: object) -> dict[
     out: dict[str, object] = {name: inputs}
     if isinstance(data.get("assertion"), str) and asserts and name == "base_input":
         text = data["assertion"]
-        out["assertion"] = text + ("" if text.endswith("\n") or not text else "\n") + "\n".join(asserts) + "\n"
+        joint = "" if text.endswith("\n") or not text else "\n"
+        out["assertion"] = text + joint + "\n".join(asserts) + "\n"
     return out

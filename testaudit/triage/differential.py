@@ -223,11 +223,57 @@ def boundaries(inp: Input, constants: set[int]) -> set[tuple]:
     return found
 
 
-def _describe_boundary(inp: Input, names: list[str] | None, mark: tuple) -> str:
-    where, what = mark
+def _bucket(size: int) -> int:
+    """0, 1, 2-3, 4-7, 8 and more: sizes far enough apart to be other kinds of input."""
+    return min(size.bit_length(), 4)
+
+
+def _digits(value: float) -> int:
+    """0, 1-9, 10-99, 100-999, 1000 and more (and fractions below 1, as 1)."""
+    return min(len(str(int(min(abs(value), 1e18)))) if value else 0, 4)
+
+
+def _classes(text: str) -> str:
+    return "".join(sorted({"a" if c.islower() else "A" if c.isupper() else "9" if c.isdigit()
+                           else "_" if c.isspace() else "." for c in text}))
+
+
+def shapes(inp: Input) -> set[tuple]:
+    """What an input looks like, per argument: its type, its size or magnitude (an order apart),
+    a string's character classes. New shapes are inputs far from the ones before."""
+    found = set()
+    for name, value in list(enumerate(inp.args)) + list(inp.kwargs.items()):
+        kind = type(value)
+        if kind is int or kind is float:
+            found.add((name, kind.__name__, "digits", _digits(value)))
+        elif kind in (str, list, tuple, dict, set):
+            found.add((name, kind.__name__, _bucket(len(value))))
+            if kind is str:
+                found.add((name, "chars", _classes(value)))
+            elif value and kind is not dict:
+                found.add((name, "items", tuple(sorted({type(v).__name__ for v in value}))))
+        else:
+            found.add((name, kind.__name__))
+    return found
+
+
+def _name(where: object, names: list[str] | None) -> str:
+    if where == "result":
+        return "the result"
     if isinstance(where, int):
-        where = names[where] if names and where < len(names) else f"argument {where + 1}"
-    return f"{where} {what}" if what.startswith("=") else f"{what} {where}"
+        return f"`{names[where]}`" if names and where < len(names) else f"argument {where + 1}"
+    return f"`{where}`"
+
+
+BOUNDARY_TEXT = {"0": "{} = 0", "negative": "{} < 0", "empty": "{} empty", "one element": "{} of one element",
+                 "duplicates": "{} with duplicates", "a negative element": "{} with a negative element"}
+
+
+def _describe_boundary(names: list[str] | None, mark: tuple) -> str:
+    where, what = mark
+    if what.startswith("="):
+        return f"{_name(where, names)} {what}"
+    return BOUNDARY_TEXT.get(what, "{} " + what).format(_name(where, names))
 
 
 @dataclass(frozen=True)
@@ -240,58 +286,100 @@ class Candidate:
     marks: frozenset  # boundary values
     kills: frozenset  # survivors that disagree with the reference on it
     distance: int
+    shapes: frozenset = frozenset()  # `shapes` of the input, and the result's size
 
 
-def _gain(c: Candidate, arcs: set, kinds: set, values: set, marks: set, killed: set) -> tuple:
-    new = (len(c.kills - killed), len(c.arcs - arcs), c.kind not in kinds, len(c.marks - marks),
-           c.value not in values)
-    score = 1000 * new[0] + 100 * new[1] + 30 * new[2] + 10 * new[3] + 3 * new[4]
-    return score + min(c.distance, 5) if score else 0, -len(c.text), -c.index
+@dataclass
+class Seen:
+    """What the suite and the tests chosen so far already cover."""
+
+    arcs: set = field(default_factory=set)
+    kinds: set = field(default_factory=set)
+    values: set = field(default_factory=set)
+    marks: set = field(default_factory=set)
+    killed: set = field(default_factory=set)
+    shapes: set = field(default_factory=set)
+
+    def gain(self, c: Candidate) -> tuple:
+        """What `c` adds, weighted by the order of the module's docstring; then distance (up to
+        5 steps), then the shorter test. 0 first: it adds nothing."""
+        new = (len(c.kills - self.killed), len(c.arcs - self.arcs), c.kind not in self.kinds,
+               len(c.marks - self.marks), len(c.shapes - self.shapes), c.value not in self.values)
+        score = 1000 * new[0] + 100 * new[1] + 30 * new[2] + 10 * new[3] + 5 * new[4] + 3 * new[5]
+        return score + min(c.distance, 5) if score else 0, -len(c.text), -c.index
+
+    def add(self, c: Candidate) -> None:
+        self.arcs |= c.arcs
+        self.kinds.add(c.kind)
+        self.values.add(c.value)
+        self.marks |= c.marks
+        self.killed |= c.kills
+        self.shapes |= c.shapes
+
+    def copy(self) -> Seen:
+        return Seen(set(self.arcs), set(self.kinds), set(self.values), set(self.marks),
+                    set(self.killed), set(self.shapes))
 
 
-def choose(candidates: list[Candidate], suite_arcs: set, suite_kinds: set, suite_values: set,
-           count: int) -> list[Candidate]:
+def choose(candidates: list[Candidate], seen: Seen, count: int) -> list[Candidate]:
     """Greedy: each next test is the one that adds most to the suite and the tests before it."""
-    arcs, kinds, values, marks, killed = set(suite_arcs), set(suite_kinds), set(suite_values), set(), set()
+    seen = seen.copy()
     left, chosen = list(candidates), []
     while left and len(chosen) < count:
-        best = max(left, key=lambda c: _gain(c, arcs, kinds, values, marks, killed))
-        if _gain(best, arcs, kinds, values, marks, killed)[0] == 0:
+        best = max(left, key=seen.gain)
+        if seen.gain(best)[0] == 0:
             break  # nothing it would add: no more tests for the sake of a count
         chosen.append(best)
         left.remove(best)
-        arcs |= best.arcs
-        kinds.add(best.kind)
-        values.add(best.value)
-        marks |= best.marks
-        killed |= best.kills
+        seen.add(best)
     return chosen
 
 
-def _reason(c: Candidate, before: tuple[set, set, set, set], source_lines: list[str],
-            inp: Input, names: list[str] | None) -> tuple[str, tuple[int, ...]]:
+def _reason(c: Candidate, seen: Seen, source_lines: list[str], inp: Input,
+            names: list[str] | None) -> tuple[str, tuple[int, ...]]:
     """One line saying what the test adds, and the program lines it runs that the suite does not."""
-    arcs, kinds, marks, killed = before
-    suite_lines = {b for _, b in arcs if b > 0}
-    lines = tuple(sorted({b for _, b in c.arcs if b > 0} - suite_lines))
+    lines = new_lines(c, seen)
     parts = []
-    if c.kills - killed:
-        n = len(c.kills - killed)
+    if c.kills - seen.killed:
+        n = len(c.kills - seen.killed)
         parts.append(f"tells {n} survivor{'s' if n > 1 else ''} from the reference")
     if lines:
         shown = source_lines[lines[0] - 1].strip() if lines[0] <= len(source_lines) else ""
         more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
         parts.append(f"runs line {lines[0]} `{shown[:40]}`{more}, which the tests never run")
-    elif c.arcs - arcs:
-        a, b = sorted(c.arcs - arcs)[0]
+    elif c.arcs - seen.arcs:
+        a, b = sorted(c.arcs - seen.arcs)[0]
         parts.append(f"takes the branch {abs(a)} -> {abs(b)}, which the tests never take")
-    if c.kind not in kinds:
-        parts.append(f"a result the tests never show ({c.kind[0]}{_kind_text(c.kind)})")
-    if c.marks - marks:
-        parts.append("boundary: " + ", ".join(sorted(_describe_boundary(inp, names, m) for m in c.marks - marks)))
+    if c.kind not in seen.kinds:
+        parts.append(f"a kind of result the tests never show ({c.kind[0]}{_kind_text(c.kind)})")
+    if c.marks - seen.marks:
+        marks = sorted(_describe_boundary(names, m) for m in c.marks - seen.marks)
+        parts.append("boundary: " + ", ".join(marks))
+    if not parts and c.shapes - seen.shapes:
+        shape = sorted(c.shapes - seen.shapes, key=repr)[0]
+        parts.append(f"an input unlike the tests' ({_shape_text(shape, names)})")
     if not parts:
-        parts.append("a result the tests never check")
+        parts.append(f"a result the tests never check: {c.value[:40]}")
     return "; ".join(parts), lines
+
+
+def new_lines(c: Candidate, seen: Seen) -> tuple[int, ...]:
+    return tuple(sorted({b for _, b in c.arcs if b > 0} - {b for _, b in seen.arcs if b > 0}))
+
+
+def _shape_text(shape: tuple, names: list[str] | None) -> str:
+    where = _name(shape[0], names)
+    if shape[1] == "chars":
+        return f"{where} with characters of classes {shape[2]!r}"
+    if shape[1] == "items":
+        return f"{where} with items of type {', '.join(shape[2])}"
+    if len(shape) == 4:  # a number's digits
+        return f"{where} of {shape[3]}{'+' if shape[3] == 4 else ''} digits"
+    if len(shape) == 3:
+        low, top = (0 if shape[2] == 0 else 2 ** (shape[2] - 1)), 2 ** shape[2] - 1
+        size = f"{low}" if shape[2] <= 1 else f"{low}+" if shape[2] == 4 else f"{low} to {top}"
+        return f"{where} of size {size}"
+    return f"{where} of type {shape[1]}"
 
 
 def _kind_text(kind: tuple) -> str:
@@ -316,6 +404,48 @@ def _spread(indices: list[int], count: int) -> list[int]:
     return sorted({indices[int(i * step)] for i in range(count)})
 
 
+def _pool(job: TriageJob, explored) -> list[int]:
+    """The inputs a differential test may use: generated (not the suite's own), inside the tested
+    domain, on which the reference returns a value within the time an added test may cost."""
+    limit = max(MIN_CALL_S, job.suite_seconds)
+    return [i for i, inp in enumerate(explored.inputs)
+            if inp.distance > 0 and explored.outside[i] is None and explored.expected[i].kind == "value"
+            and explored.expected[i].seconds <= limit]
+
+
+def _kills_of(disagree: dict[str, Iterable[int]]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for ident, indices in disagree.items():
+        for i in indices:
+            found.setdefault(i, set()).add(ident)
+    return found
+
+
+def _indices_of(cover: list[str], candidates: Iterable[int],
+                write: Callable[[int], str | None]) -> dict[str, int]:
+    """Where each suggested test's input is, so that its coverage counts before the new ones'."""
+    found: dict[str, int] = {}
+    for i in candidates:
+        if len(found) == len(cover):
+            break
+        text = write(i)
+        if text in cover and text not in found:
+            found[text] = i
+    return found
+
+
+def _seen_by_suite(explored, traced: _Traced, constants: set[int]) -> tuple[Seen, set]:
+    """What the suite's own calls cover, and their boundary marks (never counted as new)."""
+    own = [i for i, inp in enumerate(explored.inputs)
+           if inp.distance == 0 and explored.expected[i].kind == "value"]
+    seen = Seen(set(traced.suite_arcs), {result_kind(explored.expected[i].value) for i in own},
+                {_repr(explored.expected[i].value) for i in own})
+    for i in own:
+        seen.shapes |= _shapes_of(explored.inputs[i], explored.expected[i].value)
+    marks = set().union(*(boundaries(explored.inputs[i], constants) for i in own)) if own else set()
+    return seen, marks
+
+
 def added_tests(job: TriageJob, explored, prepared: suites.PreparedTask, settings, workdir: str,
                 path: str, disagree: dict[str, Iterable[int]], cover: list[str],
                 cover_kills: dict[str, set[str]], write: Callable[[int], str | None],
@@ -330,83 +460,58 @@ def added_tests(job: TriageJob, explored, prepared: suites.PreparedTask, setting
     task = job.task
     compare = suites.suite_for(task).comparison(task, job.settings.atol)
     tolerance = max(getattr(compare, "atol", 0.0) or 0.0, job.settings.atol)
-    suite_text = task.test
-    limit = max(MIN_CALL_S, job.suite_seconds)
-    kills_of: dict[int, set[str]] = {}
-    for ident, indices in disagree.items():
-        for i in indices:
-            kills_of.setdefault(i, set()).add(ident)
-    own = [i for i, inp in enumerate(explored.inputs) if inp.distance == 0]
-    pool = [i for i, inp in enumerate(explored.inputs)
-            if inp.distance > 0 and explored.outside[i] is None and explored.expected[i].kind == "value"
-            and explored.expected[i].seconds <= limit]
-    # Where each suggested test's input is, so that its coverage counts before the new ones'.
-    cover_index = {}
-    for i in sorted(kills_of):
-        if len(cover_index) == len(cover):
-            break
-        text = write(i)
-        if text in cover and text not in cover_index:
-            cover_index[text] = i
-    picked = _spread(pool, MAX_CANDIDATES - len(cover_index))
+    kills_of = _kills_of(disagree)
+    cover_index = _indices_of(cover, sorted(kills_of), write)
+    picked = _spread(_pool(job, explored), MAX_CANDIDATES - len(cover_index))
     texts: dict[int, str] = {}
     for i in picked:
         text = write(i)
-        if text is not None and len(text) <= MAX_TEXT and text not in suite_text and text not in cover:
+        if text is not None and len(text) <= MAX_TEXT and text not in task.test and text not in cover:
             texts[i] = text
-    traced_ids = list(cover_index.values()) + [i for i in picked if i in texts]
     traced = trace(job, prepared, settings, workdir, path,
-                   [(i, explored.inputs[i], explored.expected[i].value) for i in traced_ids], tolerance)
+                   [(i, explored.inputs[i], explored.expected[i].value)
+                    for i in [*cover_index.values(), *texts]], tolerance)
     constants = int_constants(task.source[task.solution_start:task.solution_end])
-    suite_kinds = {result_kind(explored.expected[i].value) for i in own if explored.expected[i].kind == "value"}
-    suite_values = {_repr(explored.expected[i].value) for i in own if explored.expected[i].kind == "value"}
-    suite_marks = set().union(*(boundaries(explored.inputs[i], constants) for i in own)) if own else set()
+    seen, suite_marks = _seen_by_suite(explored, traced, constants)
 
     def candidate(i: int, text: str) -> Candidate:
-        value = explored.expected[i].value
+        inp, value = explored.inputs[i], explored.expected[i].value
         return Candidate(i, text, traced.arcs.get(i, frozenset()), result_kind(value), _repr(value),
-                         frozenset(boundaries(explored.inputs[i], constants) - suite_marks),
-                         frozenset(kills_of.get(i, set())), explored.inputs[i].distance)
+                         frozenset(boundaries(inp, constants) - suite_marks), frozenset(kills_of.get(i, ())),
+                         inp.distance, frozenset(_shapes_of(inp, value)))
 
-    source_lines = task.source.splitlines()
     added: list[AddedTest] = []
-    arcs, kinds, values, marks, killed = set(traced.suite_arcs), set(suite_kinds), set(suite_values), set(), set()
     for text in cover:
         kills = cover_kills.get(text, set())
-        lines: tuple[int, ...] = ()
-        if text in cover_index:
-            c = candidate(cover_index[text], text)
-            lines = tuple(sorted({b for _, b in c.arcs if b > 0} - {b for _, b in arcs if b > 0}))
-            arcs |= c.arcs
-            kinds.add(c.kind)
-            values.add(c.value)
-        killed |= kills
+        found = candidate(cover_index[text], text) if text in cover_index else None
+        lines = new_lines(found, seen) if found else ()
+        if found:
+            seen.add(found)
+        seen.killed |= kills
         n = len(kills)
         added.append(AddedTest(text, "suggested", f"kills {n} confirmed wrong program{'s' if n != 1 else ''}",
                                tuple(sorted(kills)), lines))
-    wanted = job.settings.differential
-    if wanted <= 0:
-        return tuple(added)
+    wanted = job.settings.differential or 0
     ready = [candidate(i, t) for i, t in texts.items() if i in traced.arcs and i not in traced.noisy]
-    chosen = choose(ready, arcs, kinds, values, OVERSHOOT * wanted)
+    chosen = choose(ready, seen, OVERSHOOT * wanted) if wanted > 0 else []
     index_of = {c.text: c.index for c in chosen}
-    texts_chosen = [c.text for c in chosen]
     # Twice, each in a fresh child: a test that passes once may hinge on state or chance.
-    good = on_reference(texts_chosen, index_of) & on_reference(texts_chosen, index_of)
-    for c in chosen:
-        if c.text not in good:
-            continue
-        if sum(1 for a in added if a.kind == "differential") >= wanted:
-            break
-        reason, lines = _reason(c, (arcs, kinds, marks, killed), source_lines,
-                                explored.inputs[c.index], explored.names)
-        added.append(AddedTest(c.text, "differential", reason, tuple(sorted(c.kills - killed)), lines))
-        arcs |= c.arcs
-        kinds.add(c.kind)
-        values.add(c.value)
-        marks |= c.marks
-        killed |= c.kills
+    good = set()
+    if chosen:
+        good = on_reference(list(index_of), index_of) & on_reference(list(index_of), index_of)
+    source_lines = task.source.splitlines()
+    for c in [c for c in chosen if c.text in good][:wanted]:
+        reason, lines = _reason(c, seen, source_lines, explored.inputs[c.index], explored.names)
+        added.append(AddedTest(c.text, "differential", reason, tuple(sorted(c.kills - seen.killed)), lines))
+        seen.add(c)
     return tuple(added)
+
+
+def _shapes_of(inp: Input, result: object) -> set[tuple]:
+    out = shapes(inp)
+    if isinstance(result, str | list | tuple | dict | set):
+        out.add(("result", _bucket(len(result))))
+    return out
 
 
 def _repr(value: object) -> str:
