@@ -248,7 +248,7 @@ def strengthen(**kw) -> None:
 
     target, max_tests, reports = kw.pop("target"), kw.pop("max_tests"), kw.pop("reports")
     done = run_strengthen(_config({**kw, "out": None, "resume": False}), target, max_tests, reports,
-                          TerminalProgress())
+                          TerminalProgress)
     print_strengthen(done.report, str(done.after_out))
 
 

@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -464,7 +464,7 @@ class StrengthenRun:
 
 
 def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = Path("reports"),
-               progress: Progress | None = None) -> StrengthenRun:
+               progress: Callable[[], Progress] = _Silent) -> StrengthenRun:
     """Audit `config.dataset` with strengthening triage, write it to `target` with the tests it
     chose, and re-audit the written file (REPORTS/<its name>/, with strengthen-report.json).
 
@@ -480,7 +480,7 @@ def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = 
     first = dataclasses.replace(
         config, out=reports / dataset_name(config.dataset), resume=False, triage=True, cache_dir=None,
         triage_settings=dataclasses.replace(config.triage_settings, differential=max_tests))
-    before = run(first, progress)
+    before = run(first, progress())  # a fresh Progress per audit: each counts its own verdicts
     added = {a.task.task_id: tuple(a.added_tests) for a in before.tasks
              if a.status is TaskStatus.OK and a.added_tests}
     lines = {a.task.task_id: a.task.origin.line for a in before.tasks if a.task.origin is not None}
@@ -490,7 +490,7 @@ def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = 
     while True:
         stage.write(source, before.dataset.format, config.load_options,
                     {lines[t]: [a.text for a in tests] for t, tests in added.items() if t in lines}, target)
-        after = run(second, progress)
+        after = run(second, progress())
         rounds += 1
         if not _amend(after, added) or rounds >= STRENGTHEN_ROUNDS:
             break
