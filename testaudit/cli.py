@@ -97,8 +97,10 @@ _AUDIT_OPTIONS = [
     click.option("--limit", type=click.IntRange(min=1), help="Keep the first N selected tasks."),
     click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
                   show_default="CPU count", help="Worker processes."),
-    click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports/<dataset>]."),
-    click.option("--resume", is_flag=True, help="Continue an interrupted audit in the same --out."),
+    OUT_OPTION := click.option("--out", type=click.Path(path_type=Path),
+                               help="Output folder [reports/<dataset>]."),
+    RESUME_OPTION := click.option("--resume", is_flag=True,
+                                  help="Continue an interrupted audit in the same --out."),
     click.option("--operator", "operators", multiple=True, help="Only these operators (repeatable)."),
     click.option("--timeout-factor", type=click.FloatRange(min=1), default=10.0, show_default=True,
                   help="Mutant budget: this many times the reference's suite time..."),
@@ -215,6 +217,39 @@ def report(results_file: Path, out: Path | None) -> None:
 
 def main() -> None:
     cli(prog_name="testaudit")
+
+
+def _strengthen_options(fn):
+    """The audit's options but --out (here the file to write) and --resume (it audits afresh)."""
+    for option in reversed(_AUDIT_OPTIONS):
+        if option not in (OUT_OPTION, RESUME_OPTION):
+            fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_strengthen_options
+@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The strengthened dataset file to write (gzip when the dataset is).")
+@click.option("--max-tests", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Differential tests per task, besides the suggested tests that kill its "
+                   "confirmed wrong programs.")
+@click.option("--reports", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
+              show_default=True, help="Folder of the two audits' reports: <dataset> and <--out's name>.")
+@_guard
+def strengthen(**kw) -> None:
+    """Write DATASET back in its own format with verified tests added, then re-audit it.
+
+    The re-audit's report (REPORTS/<out name>/) holds strengthen-report.json: per task the tests
+    added and why, the mutation score and confirmed wrong programs before and after.
+    """
+    from testaudit.pipeline import strengthen as run_strengthen
+    from testaudit.report.terminal import TerminalProgress, print_strengthen
+
+    target, max_tests, reports = kw.pop("target"), kw.pop("max_tests"), kw.pop("reports")
+    done = run_strengthen(_config({**kw, "out": None, "resume": False}), target, max_tests, reports,
+                          TerminalProgress)
+    print_strengthen(done.report, str(done.after_out))
 
 
 @cli.command()

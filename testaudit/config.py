@@ -85,9 +85,15 @@ class TriageSettings:
     diff_seconds: float = 2.0
     atol: float = 1e-6  # absolute tolerance for floats, recursively inside containers
     seed: int = 0  # for input generation (the suite runs use ExecSettings.seed)
+    # `testaudit strengthen --max-tests`: differential tests per task to choose and verify
+    # (triage/differential.py), besides the suggested ones; None (an audit): no strengthening.
+    differential: int | None = None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        material = asdict(self)
+        if self.differential is None:  # an audit's keys stay what they were before strengthen existed
+            del material["differential"]
+        return material
 
     def program_budget(self, programs: int) -> float:
         return min(MAX_PROGRAM_S, max(MIN_PROGRAM_S, self.diff_seconds / max(programs, 1)))

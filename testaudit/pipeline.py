@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +17,10 @@ from typing import Protocol
 from testaudit import __version__
 from testaudit.config import RunConfig
 from testaudit.errors import UsageError
-from testaudit.load import load
+from testaudit.load import dataset_name, load
 from testaudit.mutate import GenerationError, generate, select
 from testaudit.records import (
+    AddedTest,
     AuditSummary,
     Dataset,
     Event,
@@ -30,6 +31,7 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     ResultBatch,
+    StrengthenReport,
     Task,
     TaskAudit,
     TaskJob,
@@ -443,3 +445,78 @@ def unrun(summary: AuditSummary) -> list[Mutant]:
         m for a in summary.tasks if a.status is TaskStatus.OK
         for m in a.mutants if a.outcome(m).status is MutantStatus.PENDING
     ]
+
+
+# --- strengthen: write the benchmark back with the tests triage chose, then re-audit it --------
+
+STRENGTHEN_ROUNDS = 3  # audits of the written file at most: each may confirm survivors the last missed
+
+
+@dataclass(frozen=True)
+class StrengthenRun:
+    """What `strengthen` did: the report, and where its two audits' outputs are."""
+
+    report: StrengthenReport
+    before_out: Path
+    after_out: Path
+    before: AuditSummary
+    after: AuditSummary
+
+
+def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = Path("reports"),
+               progress: Callable[[], Progress] = _Silent) -> StrengthenRun:
+    """Audit `config.dataset` with strengthening triage, write it to `target` with the tests it
+    chose, and re-audit the written file (REPORTS/<its name>/, with strengthen-report.json).
+
+    A re-audit that confirms survivors the first audit could not (its suite, and so its inputs,
+    changed) adds its suggested tests and audits again, up to STRENGTHEN_ROUNDS; a task whose
+    reference fails its strengthened suite (never seen: every test passed on it twice) is
+    written back as it was."""
+    from testaudit import strengthen as stage
+    from testaudit.store import strengthen_json
+
+    source = Path(load(config.dataset, config.format, config.load_options).source)
+    stage.check_target(source, target)
+    first = dataclasses.replace(
+        config, out=reports / dataset_name(config.dataset), resume=False, triage=True, cache_dir=None,
+        triage_settings=dataclasses.replace(config.triage_settings, differential=max_tests))
+    before = run(first, progress())  # a fresh Progress per audit: each counts its own verdicts
+    added = {a.task.task_id: tuple(a.added_tests) for a in before.tasks
+             if a.status is TaskStatus.OK and a.added_tests}
+    lines = {a.task.task_id: a.task.origin.line for a in before.tasks if a.task.origin is not None}
+    second = dataclasses.replace(config, dataset=str(target), out=reports / dataset_name(str(target)),
+                                 resume=False, triage=True)
+    rounds = 0
+    while True:
+        stage.write(source, before.dataset.format, config.load_options,
+                    {lines[t]: [a.text for a in tests] for t, tests in added.items() if t in lines}, target)
+        after = run(second, progress())
+        rounds += 1
+        if not _amend(after, added) or rounds >= STRENGTHEN_ROUNDS:
+            break
+    report = stage.build_report(before, after, added, str(target), max_tests, rounds)
+    out = out_dir(second, after.dataset)
+    strengthen_json.write(report, out / strengthen_json.FILENAME)
+    write_outputs(after, out, config.html)  # again: the HTML now shows the strengthen section
+    return StrengthenRun(report, out_dir(first, before.dataset), out, before, after)
+
+
+def _amend(after: AuditSummary, added: dict[str, tuple[AddedTest, ...]]) -> bool:
+    """Fold a re-audit into the additions; True when the file must be written and audited again."""
+    changed = False
+    for audit in after.tasks:
+        task_id = audit.task.task_id
+        if audit.status is TaskStatus.BROKEN and task_id in added:
+            del added[task_id]  # the original tests, as they were
+            changed = True
+        elif audit.status is TaskStatus.OK and audit.confirmed_wrong and audit.suggested_tests:
+            more = tuple(AddedTest(t, "suggested", "kills wrong programs the re-audit confirmed",
+                                   _kills(audit, t)) for t in audit.suggested_tests)
+            added[task_id] = added.get(task_id, ()) + more
+            changed = True
+    return changed
+
+
+def _kills(audit: TaskAudit, test: str) -> tuple[str, ...]:
+    return tuple(sorted(r.mutant_id for r in audit.results.values()
+                        if r.suggested_test == test and r.witness is not None and r.witness.confirmed))

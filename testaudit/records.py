@@ -306,6 +306,21 @@ class TriageJob:
 
 
 @dataclass(frozen=True)
+class AddedTest:
+    """A test triage offers for strengthening a task's suite (`testaudit strengthen`), with why.
+
+    pickleable: returned across the process pool. `text` is in the suite's own style (what
+    `Suite.write_test` writes); it was run on the reference, and passed, in two fresh children.
+    """
+
+    text: str
+    kind: str  # "suggested" (kills confirmed wrong survivors) or "differential" (the reference's result)
+    reason: str  # one line: what it adds (mutants killed, lines of the reference, boundary, output)
+    kills: tuple[str, ...] = ()  # ids of the survivors it fails on (triage's evidence)
+    lines: tuple[int, ...] = ()  # lines of the program it runs that the suite never runs
+
+
+@dataclass(frozen=True)
 class TriageOutcome:
     """What triage found for one task. pickleable: returned across the process pool."""
 
@@ -315,6 +330,8 @@ class TriageOutcome:
     candidates: tuple[CandidateResult, ...]
     inputs: int  # inputs kept (the suite's own and generated)
     note: str | None = None  # why triage could prove little or nothing for this task
+    # --max-tests (strengthen): the suggested tests, then differential ones, each with its reason
+    added: tuple[AddedTest, ...] = ()
 
 
 # --- events: what a job running in a worker reports to the parent, in order -----------------
@@ -430,6 +447,7 @@ class TaskAudit:
     # Triage: a small set of verified assertions that together kill every confirmed survivor.
     suggested_tests: list[str] = field(default_factory=list)
     candidates: list[CandidateResult] = field(default_factory=list)  # --candidates samples
+    added_tests: list[AddedTest] = field(default_factory=list)  # strengthen: TriageOutcome.added
 
     def outcome(self, mutant: Mutant) -> MutantResult:
         """The final verdict on a mutant: its run result, or its generation-time status."""
@@ -519,3 +537,46 @@ class AuditSummary:
 
     def count_tasks(self, status: TaskStatus) -> int:
         return sum(1 for t in self.tasks if t.status is status)
+
+
+# --- strengthen: the benchmark written back with added tests, and the re-audit's proof ------
+
+
+@dataclass(frozen=True)
+class StrengthenedTask:
+    """One task of a strengthened benchmark: what was added, and what the re-audit found."""
+
+    task_id: str
+    tests: tuple[AddedTest, ...]  # as written into the task's record, in order
+    score_before: float | None
+    score_after: float | None
+    confirmed_before: int
+    confirmed_after: int
+    survivors_before: int
+    survivors_after: int
+    reference_passes: bool  # the re-audit ran the reference on the strengthened suite: it passed
+    note: str | None = None  # why nothing was added, or what the re-audit says
+
+
+@dataclass(frozen=True)
+class StrengthenReport:
+    """strengthen-report.json: the written file and the proof from its re-audit."""
+
+    dataset: str  # the file strengthened
+    output: str  # the file written
+    format: str
+    max_tests: int
+    rounds: int  # audits of the written file (a re-audit may confirm more; their tests are added)
+    before: Score
+    after: Score
+    confirmed_before: int
+    confirmed_after: int
+    tasks: tuple[StrengthenedTask, ...]
+
+    @property
+    def tests_added(self) -> int:
+        return sum(len(t.tests) for t in self.tasks)
+
+    @property
+    def tasks_changed(self) -> int:
+        return sum(1 for t in self.tasks if t.tests)

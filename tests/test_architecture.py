@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "testaudit"
 
-STAGES = {"load", "mutate", "run", "triage", "store", "report", "gate"}
+STAGES = {"load", "mutate", "run", "triage", "store", "report", "gate", "strengthen"}
 SHARED = {"records", "config", "errors", "text", "values", "__init__"}
 TOP = {"cli", "pipeline", "__main__"}
 # What each unit may import besides itself. Stages may use store/ (persistence), suites/ and

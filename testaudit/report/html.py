@@ -9,8 +9,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from testaudit.records import AuditSummary
+from testaudit.records import AuditSummary, StrengthenReport
 from testaudit.report.pages import IndexPage, TaskPage, index_page, task_pages
+from testaudit.store import strengthen_json
 from testaudit.store.files import write_atomic
 
 # Bump when the page layout or status.json changes: every page is then rewritten.
@@ -97,6 +98,16 @@ def _remove_stale(out_dir: Path, old: dict, files: dict[str, str], assets: dict[
                 (out_dir / name).unlink()
 
 
+def _strengthen_report(summary: AuditSummary, out_dir: Path) -> StrengthenReport | None:
+    """The folder's strengthen-report.json, if it is about this very file (`testaudit strengthen`
+    writes it beside the re-audit of the file it wrote; a later audit of another file ignores it)."""
+    path = out_dir / strengthen_json.FILENAME
+    if not path.is_file():
+        return None
+    report = strengthen_json.read(path)
+    return report if Path(report.output).resolve() == Path(summary.dataset.source).resolve() else None
+
+
 def write_html(summary: AuditSummary, out_dir: Path) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
@@ -113,7 +124,7 @@ def write_html(summary: AuditSummary, out_dir: Path) -> Path:
         [STATUS_FORMAT, _templates_hash(env), assets, repr(summary.settings)], sort_keys=True
     )
     pages = task_pages(summary)
-    index = index_page(summary, [p.row for p in pages])
+    index = index_page(summary, [p.row for p in pages], _strengthen_report(summary, out_dir))
     files: dict[str, str] = {}
     task_template = env.get_template("task.html")
     for page in pages:

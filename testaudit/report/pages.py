@@ -22,6 +22,7 @@ from testaudit.records import (
     MutantResult,
     MutantStatus,
     Score,
+    StrengthenReport,
     TaskAudit,
     TaskStatus,
     Witness,
@@ -214,6 +215,44 @@ class IndexPage:
     seconds: float
     task_counts: tuple[tuple[str, int], ...]  # (task status, count)
     triaged: bool  # witnesses exist, so the confirmed counts are meaningful
+    strengthen: StrengthenView | None = None  # strengthen-report.json of this dataset, when there is one
+
+
+@dataclass(frozen=True)
+class AddedTestView:
+    text: str
+    kind: str  # "suggested" or "differential"
+    reason: str
+
+
+@dataclass(frozen=True)
+class StrengthenRow:
+    task_id: str
+    href: str | None
+    tests: tuple[AddedTestView, ...]
+    score: str  # "85.0% -> 100.0%"
+    confirmed: str  # "2 -> 0"
+    confirmed_after: int
+    reference_passes: bool
+    note: str | None
+
+
+@dataclass(frozen=True)
+class StrengthenView:
+    """The strengthen section: what `testaudit strengthen` added, and its re-audit's figures."""
+
+    dataset: str
+    output: str
+    max_tests: int
+    rounds: int
+    tests_added: int
+    tasks_changed: int
+    tasks: int
+    score: str
+    confirmed: str
+    confirmed_after: int
+    references_pass: bool
+    rows: tuple[StrengthenRow, ...]  # the tasks that gained tests
 
 
 # ---------------------------------------------------------------- formatting
@@ -673,7 +712,24 @@ def _setting(value: object) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None) -> IndexPage:
+def strengthen_view(report: StrengthenReport, hrefs: dict[str, str]) -> StrengthenView:
+    rows = tuple(
+        StrengthenRow(t.task_id, hrefs.get(t.task_id),
+                      tuple(AddedTestView(a.text, a.kind, a.reason) for a in t.tests),
+                      f"{percent(t.score_before)} → {percent(t.score_after)}",
+                      f"{t.confirmed_before} → {t.confirmed_after}", t.confirmed_after,
+                      t.reference_passes, t.note)
+        for t in report.tasks if t.tests)
+    return StrengthenView(
+        report.dataset, report.output, report.max_tests, report.rounds, report.tests_added,
+        report.tasks_changed, len(report.tasks),
+        f"{percent(report.before.mutation_score)} → {percent(report.after.mutation_score)}",
+        f"{report.confirmed_before} → {report.confirmed_after}", report.confirmed_after,
+        all(r.reference_passes for r in rows), rows)
+
+
+def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None,
+               strengthen: StrengthenReport | None = None) -> IndexPage:
     if rows is None:
         names = page_names([a.task.task_id for a in summary.tasks])
         rows = [task_row(a, names[a.task.task_id]) for a in summary.tasks]
@@ -692,4 +748,5 @@ def index_page(summary: AuditSummary, rows: Sequence[TaskRow] | None = None) -> 
         seconds=summary.seconds,
         task_counts=tuple((s.value, summary.count_tasks(s)) for s in TaskStatus),
         triaged=_confirmed_total(summary) is not None,
+        strengthen=strengthen_view(strengthen, {r.task_id: r.href for r in rows}) if strengthen else None,
     )

@@ -14,6 +14,7 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     ResultBatch,
+    StrengthenReport,
     TaskStatus,
 )
 from testaudit.text import percent, plural
@@ -192,3 +193,19 @@ def _triage_lines(summary: AuditSummary, w) -> None:
         shown = (witness.input, witness.actual, witness.expected) if witness else (None,) * 3
         w(f"    {c.task_id} (sample line {c.sample}): passes the tests, but wrong: on "
           f"({shown[0]}) it returns {shown[1]}, the reference {shown[2]}\n")
+
+
+def print_strengthen(report: StrengthenReport, out: str, stream: TextIO | None = None) -> None:
+    """strengthen's closing lines: what was written, and the re-audit's proof."""
+    w = (stream or sys.stdout).write
+    changed = report.tasks_changed
+    passing = sum(1 for t in report.tasks if t.tests and t.reference_passes)
+    w(f"\nstrengthen: wrote {report.output}: {report.tests_added} tests added to {changed} of "
+      f"{len(report.tasks)} tasks ({report.tests_added / max(changed, 1):.1f} per changed task)\n")
+    before, after = report.before.mutation_score, report.after.mutation_score
+    w(f"  mutation score: {percent(before)} -> {percent(after)}\n")
+    w(f"  confirmed wrong programs that pass the tests: {report.confirmed_before} -> "
+      f"{report.confirmed_after} (re-audit of the written file, {report.rounds} "
+      f"round{'s' if report.rounds != 1 else ''})\n")
+    w(f"  references pass their strengthened suites: {passing} of {changed}\n")
+    w(f"  report: {out}/strengthen-report.json\n")

@@ -64,8 +64,8 @@ def make_job(audit: TaskAudit, config: StageConfig) -> TriageJob | None:
         return None
     survivors = tuple(audit.survivors)
     samples = tuple(config.candidates.get(task.task_id, ()))
-    if not survivors and not samples:
-        return None
+    if not survivors and not samples and config.settings.differential is None:
+        return None  # (strengthen chooses differential tests for every healthy task)
     return TriageJob(
         task=task,
         survivors=survivors,
@@ -102,6 +102,7 @@ def apply(audit: TaskAudit, outcome: TriageOutcome) -> None:
             audit.results[result.mutant_id] = result
     audit.suggested_tests = list(outcome.suggested_tests)
     audit.candidates = list(outcome.candidates)
+    audit.added_tests = list(outcome.added)
     if outcome.note:
         audit.message = f"{audit.message}; {outcome.note}" if audit.message else outcome.note
 

@@ -43,6 +43,7 @@ from testaudit.records import (
 )
 from testaudit.sandbox import child as children
 from testaudit.suites.base import InputGenerator
+from testaudit.triage import differential
 from testaudit.triage.compare import (
     Comparison,
     DiffPlan,
@@ -481,7 +482,24 @@ def triage_task(job: TriageJob, settings: ExecSettings) -> TriageOutcome:
             for subject in subjects:
                 diff(subject, job, explored, settings, workdir, budget_s)
         checked = _verify_all(job, explored, mutants, samples, settings, workdir, path)
-    return _outcome(job, explored, mutants, checked, sample_results, samples)
+        added = _added_tests(job, explored, prepared, settings, workdir, path, mutants, checked)
+    return replace(_outcome(job, explored, mutants, checked, sample_results, samples), added=added)
+
+
+def _added_tests(job: TriageJob, explored: Explored, prepared: suites.PreparedTask,
+                 settings: ExecSettings, workdir: str, path: str, mutants: list[Subject],
+                 checked: _Checked) -> tuple:
+    """strengthen (--max-tests): the suggested tests with their kills, then differential tests
+    (triage/differential.py); an audit (differential None) adds nothing."""
+    if job.settings.differential is None or not explored.inputs:
+        return ()
+    kills = {t: {m.ident for m in mutants if (v := checked.verified.get(m.ident)) is not None
+                 and v.witness is not None and v.witness.confirmed and t in v.failed}
+             for t in checked.cover}
+    return differential.added_tests(
+        job, explored, prepared, settings, workdir, path, {m.ident: m.disagree for m in mutants},
+        checked.cover, kills, lambda i: test_for(job, explored, i),
+        lambda texts, index_of: passing_on_reference(texts, job, explored, settings, workdir, path, index_of))
 
 
 @dataclass
