@@ -79,6 +79,7 @@ TRY_OVERHEAD_S = 2e-4
 # Ints far past the suite's scale only where the reference's limit per call is this small: a
 # reference that loops n times then times out on them at little cost to the count of tries.
 WIDE_LIMIT_S = 0.01
+CHEAP_CALL_S = 5e-5
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 # Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
 # inputs; they never become parents of new ones, so generation stays inside the domain.
@@ -195,7 +196,9 @@ def _max_tries(settings, per_call_cost: float) -> int:
     The count is what the CPU budget buys at two reference calls per try, with the median
     call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
     wobble by a few percent between runs; the rounded one moves only at a power of two."""
-    per_call = power_of_two(max(per_call_cost, 2e-6))
+    # Calls cheaper than CHEAP_CALL_S all count as that: their measured cost wobbles across a
+    # power of two from run to run, and the count of tries must not.
+    per_call = power_of_two(max(per_call_cost, CHEAP_CALL_S))
     per_try = 2 * per_call + TRY_OVERHEAD_S
     return max(50, min(5 * settings.max_inputs, int(settings.seconds / per_try)))
 
@@ -254,11 +257,11 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
     seeds = [inp for inp, _, out in originals if out is None] or [inp for inp, _, _ in originals]
     generator, arcs = _generator(job, function, seeds, originals, rng, limit, seed)
     seen = {inp.text for inp, _, _ in originals}
-    kept, tries, batch, last = len(originals), 0, [], time.process_time()
+    kept, tries, batch, last, traced = len(originals), 0, [], time.process_time(), 0.0
     outside_left = int(OUTSIDE_SHARE * settings.max_inputs) - sum(1 for *_, o in originals if o)
     for inp in generator:
         now = time.process_time()
-        spent = now - started > GROW_SAFETY * settings.seconds
+        spent = now - traced - started > GROW_SAFETY * settings.seconds
         if spent or kept >= settings.max_inputs or tries >= max_tries:
             break
         tries += 1
@@ -268,7 +271,7 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
         seen.add(text)
         if check is not None and not check(inp.args, inp.kwargs):
             continue
-        left = max(GROW_SAFETY * settings.seconds - (now - started), 0.005)
+        left = max(GROW_SAFETY * settings.seconds - (now - traced - started), 0.005)
         first = call(function, inp, min(limit, left), seed)
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
@@ -279,8 +282,12 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
             continue
         if outside is None and arcs is not None:
+            before = time.process_time()
             with arcs:  # a third call, traced: its arcs, not its outcome, count
                 call(function, inp, min(limit, left), seed)
+            # Bounded by its event cap, a count; kept off the safety net's clock, so that the
+            # count of tries, not the tracer's cost on a loaded machine, ends generation.
+            traced += time.process_time() - before
             generator.keep(inp, novel=arcs.new > 0)
         elif outside is None:
             generator.keep(inp)
