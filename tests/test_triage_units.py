@@ -6,6 +6,7 @@ import json
 import math
 import random
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from testaudit.run.coverage import mutant_lines, statement_starts, uncovered
 from testaudit.suites import KINDS
 from testaudit.suites.base import assertion, literal
 from testaudit.triage.compare import Outcome, agree, same
-from testaudit.triage.explore import Generator, Recorder
+from testaudit.triage.explore import NOVEL_SHARE, Arcs, Generator, Recorder
 from testaudit.triage.rules import (
     TaskRules,
     compile_check,
@@ -321,3 +322,70 @@ def test_contract_and_precondition_checks() -> None:
     string_contract = "    assert n >= 0  # $_CONTRACT_$\n"
     assert compile_check(source_for(None, string_contract), namespace["f"], namespace)(([], -1), {}) is False
     assert compile_check(source_for(None, None), namespace["f"], namespace) is None
+
+
+def _program(source: str, name: str, filename: str = "<arcs program>"):
+    namespace: dict = {}
+    exec(compile(textwrap.dedent(source), filename, "exec"), namespace)
+    return namespace[name]
+
+
+def test_arcs_count_only_steps_no_earlier_traced_call_took() -> None:
+    sign = _program("""
+        def sign(x):
+            if x > 0:
+                return 1
+            if x < 0:
+                return -1
+            return 0
+    """, "sign")
+    other = _program("def other(x):\n    return x\n", "other", "<another file>")
+    arcs = Arcs("<arcs program>", 2000)
+    with arcs:
+        sign(5)
+    assert arcs.new > 0
+    with arcs:
+        sign(7)  # the same branch: nothing new
+    assert arcs.new == 0
+    with arcs:
+        sign(-2)  # past the first guard, into the second branch
+    assert arcs.new > 0
+    with arcs:
+        other(1)  # code of another file is not traced
+    assert arcs.new == 0
+    assert sys.gettrace() is None
+
+
+def test_arcs_stop_tracing_a_call_at_their_event_cap() -> None:
+    loop = _program("""
+        def loop(n):
+            total = 0
+            for i in range(n):
+                if i == 5000:
+                    total -= 1
+                total += i
+            return total
+    """, "loop")
+    arcs = Arcs("<arcs program>", 2000)
+    with arcs:
+        assert loop(10_000) == sum(range(10_000)) - 1  # the call itself runs to the end
+    # The branch at i == 5000 lies past the cap: a traced call costs a bounded amount more.
+    assert arcs._events == 2000
+    with arcs:
+        loop(6000)
+    assert arcs.new == 0
+
+
+def test_generator_draws_novel_inputs_as_parents() -> None:
+    seeds = [Input((1,)), Input((2,))]
+    generator = Generator(seeds, random.Random(0))
+    rare = Input((1000,))
+    generator.keep(rare, novel=True)
+    for n in range(3, 200):
+        generator.keep(Input((n,)))
+    picked = 0
+    for _ in range(2000):
+        parent = generator._one()
+        picked += parent is not None and parent.distance == rare.distance + 1 and abs(parent.args[0]) >= 500
+    # Without the novel list, 1 parent in 200 would be the rare input; with it, NOVEL_SHARE.
+    assert picked > 2000 * NOVEL_SHARE * 0.3

@@ -22,9 +22,7 @@ Runs in the triage worker after a task's survivors are triaged (task.py calls `a
 
 from __future__ import annotations
 
-import ast
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,7 +31,8 @@ from testaudit import suites
 from testaudit.records import AddedTest, TriageJob
 from testaudit.sandbox import child as children
 from testaudit.triage.compare import call, load_program, reseed
-from testaudit.values import Input
+from testaudit.triage.explore import Arcs
+from testaudit.values import Input, harvest
 
 MAX_CANDIDATES = 240  # inputs traced per task, spread over the kept ones
 MAX_TEXT = 200  # a longer test is not one a maintainer reads in a pull request
@@ -48,42 +47,6 @@ class _Traced:
     suite_arcs: set = field(default_factory=set)
     arcs: dict[int, frozenset] = field(default_factory=dict)  # candidate index -> arcs it runs
     noisy: set[int] = field(default_factory=set)  # candidates whose result hinges on float noise
-
-
-class ArcTracer:
-    """sys.settrace over the frames of one file: the (line, next line) pairs it runs.
-
-    A function's entry is (-first line, line), its exit (line, -first line), as coverage.py
-    writes arcs. Slow (tens of times a call's cost), so it traces only what `choose` ranks.
-    """
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self.arcs: set[tuple[int, int]] = set()
-
-    def _global(self, frame, event, arg):
-        if frame.f_code.co_filename != self.filename:
-            return None
-        last = [-frame.f_code.co_firstlineno]
-        arcs = self.arcs
-
-        def local(frame, event, arg):
-            if event == "line":
-                arcs.add((last[0], frame.f_lineno))
-                last[0] = frame.f_lineno
-            elif event == "return":
-                arcs.add((last[0], -frame.f_code.co_firstlineno))
-            return local
-
-        return local
-
-    def __enter__(self) -> ArcTracer:
-        self.arcs = set()
-        sys.settrace(self._global)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sys.settrace(None)
 
 
 def _nudged(value: object, direction: float) -> object:
@@ -128,7 +91,7 @@ def _trace_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed: 
     task = job.task
     suite = suites.suite_for(task)
     code = suites.compile_program(task.source, path)
-    with ArcTracer(path) as tracer:
+    with Arcs(path) as tracer:
         suites.run_suite(prepared, code)
     send(("suite", sorted(tracer.arcs)))
     _, function = load_program(task.source, path, task.entry_point, seed, suite)
@@ -139,7 +102,7 @@ def _trace_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed: 
     for index, inp, expected in candidates:
         if time.process_time() - started > TRACE_BUDGET_S:
             break
-        with ArcTracer(path) as tracer:
+        with Arcs(path) as tracer:
             outcome = call(function, inp, limit, seed_or_none)
         noisy = outcome.kind != "value" or _too_big(outcome.value, tolerance)
         if not noisy and _has_float((inp.args, inp.kwargs)):
@@ -189,15 +152,7 @@ def result_kind(value: object) -> tuple:
 
 def int_constants(source: str) -> set[int]:
     """The program's integer constants: a boundary is a constant or one off it."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) < 10**6:
-            found.update((node.value - 1, node.value, node.value + 1))
-    return found
+    return {c + d for c in harvest(source)[0] for d in (-1, 0, 1)}
 
 
 def boundaries(inp: Input, constants: set[int]) -> set[tuple]:

@@ -86,50 +86,60 @@ class Recorder:
 
 
 class Arcs:
-    """The line-to-line steps (arcs) a call takes through the program's own code: coverage
-    feedback for the generator, as fuzzers steer by it.
+    """sys.settrace over the frames of one file: the (line, next line) pairs a block runs, as
+    coverage.py writes arcs (a function's entry is (-first line, line), its exit (line, -first
+    line)). Coverage feedback for the generator, and what strengthen's differential tests cover.
 
-    A trace hook on the program's frames only, capped at MAX_EVENTS line events a call (then it
-    stops tracing: a long loop repeats its arcs), so a traced call costs a bounded amount more.
+    After each block, `arcs` holds its arcs and `new` the count of those no earlier block with
+    this tracer ran. `max_events` caps the line events a block traces (then its frames stop
+    tracing: a long loop repeats its arcs), so that a traced call costs a bounded amount more.
     """
 
-    MAX_EVENTS = 2000
-
-    def __init__(self, program_file: str) -> None:
+    def __init__(self, program_file: str, max_events: int | None = None) -> None:
         self.program_file = program_file
-        self.seen: set[tuple[int, int, int]] = set()
+        self.max_events = max_events
+        self.arcs: set[tuple[int, int]] = set()
+        self.seen: set[tuple[int, int]] = set()
         self.new = 0
         self._events = 0
 
+    def _full(self) -> bool:
+        return self.max_events is not None and self._events >= self.max_events
+
     def _global(self, frame: types.FrameType, event: str, arg: object) -> object:
-        if event != "call" or frame.f_code.co_filename != self.program_file:
+        if event != "call" or self._full() or frame.f_code.co_filename != self.program_file:
             return None
         first = frame.f_code.co_firstlineno
         last = [-first]
+        arcs = self.arcs
 
         def local(frame: types.FrameType, event: str, arg: object) -> object:
-            self._events += 1
-            if self._events > self.MAX_EVENTS:
-                return None
-            if event == "line" or event == "return":
-                arc = (first, last[0], frame.f_lineno if event == "line" else -first)
-                if arc not in self.seen:
-                    self.seen.add(arc)
-                    self.new += 1
+            if self.max_events is not None:
+                if self._full():
+                    # Returning None does not stop a frame's line events (CPython 3.11 keeps
+                    # the local hook): switching them off does.
+                    frame.f_trace_lines = False
+                    return None
+                self._events += 1
+            if event == "line":
+                arcs.add((last[0], frame.f_lineno))
                 last[0] = frame.f_lineno
+            elif event == "return":
+                arcs.add((last[0], -first))
             return local
 
         return local
 
     def __enter__(self) -> Arcs:
-        """Trace the calls made inside the block; `new` is then the count of arcs they took
-        that no earlier traced call took."""
-        self.new = self._events = 0
+        self.arcs = set()
+        self._events = 0
         sys.settrace(self._global)
         return self
 
     def __exit__(self, *exc: object) -> None:
         sys.settrace(None)
+        self.new = len(self.arcs - self.seen)
+        self.seen |= self.arcs
 
 
 class Generator:

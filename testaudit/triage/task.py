@@ -72,14 +72,15 @@ from testaudit.triage.samples import judge
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
 from testaudit.values import Input, is_plain, opaque_type
 
-GROW_SAFETY = 1.5  # input generation stops at its count; its CPU budget x this is only a net
+GROW_SAFETY = 3.0  # input generation stops at its count; its CPU budget x this is only a net
 # What one try costs besides the reference's two calls (mutating, copying, checking, sending),
 # measured on HumanEval: counted in, so that the count and not the safety net ends generation.
 TRY_OVERHEAD_S = 2e-4
 # Ints far past the suite's scale only where the reference's limit per call is this small: a
 # reference that loops n times then times out on them at little cost to the count of tries.
 WIDE_LIMIT_S = 0.01
-CHEAP_CALL_S = 5e-5
+ARC_EVENTS = 2000  # line events a traced call records at most (coverage feedback)
+CHEAP_CALL_S = 5e-5  # a cheaper call counts as this in the count of tries (_max_tries)
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 # Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
 # inputs; they never become parents of new ones, so generation stays inside the domain.
@@ -232,7 +233,7 @@ def _generator(job: TriageJob, function, seeds: list[Input],
         return generator, None
     variants = tuple(m.apply(job.task.source) for m in job.survivors)
     generator = Generator(seeds, rng, job.task.source, variants, wide=limit <= WIDE_LIMIT_S)
-    arcs = Arcs(function.__code__.co_filename)
+    arcs = Arcs(function.__code__.co_filename, ARC_EVENTS)
     for inp, outcome, _ in originals:
         if outcome.kind == "value":
             with arcs:
@@ -281,7 +282,11 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
             continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
             continue
-        if outside is None and arcs is not None:
+        if outside is not None:
+            outside_left -= 1
+        elif arcs is None:
+            generator.keep(inp)
+        else:
             before = time.process_time()
             with arcs:  # a third call, traced: its arcs, not its outcome, count
                 call(function, inp, min(limit, left), seed)
@@ -289,10 +294,6 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
             # count of tries, not the tracer's cost on a loaded machine, ends generation.
             traced += time.process_time() - before
             generator.keep(inp, novel=arcs.new > 0)
-        elif outside is None:
-            generator.keep(inp)
-        else:
-            outside_left -= 1
         batch.append((_strained(domain, results, inp, first), first, outside))
         kept += 1
         if len(batch) >= 64 or now - last > 0.05:
