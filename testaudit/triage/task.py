@@ -79,8 +79,9 @@ TRY_OVERHEAD_S = 2e-4
 # Ints far past the suite's scale only where the reference's limit per call is this small: a
 # reference that loops n times then times out on them at little cost to the count of tries.
 WIDE_LIMIT_S = 0.01
+TRACED_SLACK = 10  # the time limit of a traced call, in untraced ones
 ARC_EVENTS = 2000  # line events a traced call records at most (coverage feedback)
-CHEAP_CALL_S = 5e-5  # a cheaper call counts as this in the count of tries (_max_tries)
+CHEAP_CALL_S = 2.0 ** -10  # ~1 ms: references this cheap all get the same count of tries
 WITNESS_TRIES = 3  # disagreeing inputs re-run in the fresh process, best first
 # Inputs outside the tested domain are kept, for edge-case witnesses, up to this share of the
 # inputs; they never become parents of new ones, so generation stays inside the domain.
@@ -194,12 +195,14 @@ def _strained(domain: Domain | None, results: Callable[[object], int], inp: Inpu
 def _max_tries(settings, per_call_cost: float) -> int:
     """How many inputs to try: a count, not a clock, so that two runs try the same inputs.
 
-    The count is what the CPU budget buys at two reference calls per try, with the median
-    call's cost (an outlier must not decide it) rounded up to a power of two: measured costs
-    wobble by a few percent between runs; the rounded one moves only at a power of two."""
-    # Calls cheaper than CHEAP_CALL_S all count as that: their measured cost wobbles across a
-    # power of two from run to run, and the count of tries must not.
-    per_call = power_of_two(max(per_call_cost, CHEAP_CALL_S))
+    Below CHEAP_CALL_S a call's measured cost is mostly the harness's own (fresh copies, the
+    alarm's system calls) and wobbles across powers of two from run to run, so every reference
+    that cheap gets the same count, 5 x --triage-inputs. Above it, the count is what the CPU
+    budget buys at two reference calls per try, with the median call's cost (an outlier must
+    not decide it) rounded up to a power of two: the rounded cost moves only at a power of two."""
+    per_call = power_of_two(max(per_call_cost, 2e-6))
+    if per_call <= CHEAP_CALL_S:
+        return 5 * settings.max_inputs
     per_try = 2 * per_call + TRY_OVERHEAD_S
     return max(50, min(5 * settings.max_inputs, int(settings.seconds / per_try)))
 
@@ -289,7 +292,9 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
         else:
             before = time.process_time()
             with arcs:  # a third call, traced: its arcs, not its outcome, count
-                call(function, inp, min(limit, left), seed)
+                # The call finished within `limit` twice; tracing (capped) may cost more, and
+                # a traced call cut short would record arcs that depend on the clock.
+                call(function, inp, TRACED_SLACK * limit + 0.05, seed)
             # Bounded by its event cap, a count; kept off the safety net's clock, so that the
             # count of tries, not the tracer's cost on a loaded machine, ends generation.
             traced += time.process_time() - before
