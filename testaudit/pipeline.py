@@ -38,7 +38,7 @@ from testaudit.records import (
     TaskRules,
     TaskStatus,
 )
-from testaudit.run.job import run_job
+from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
 from testaudit.sandbox import isolate
 from testaudit.store import results_json
@@ -279,7 +279,7 @@ def _finish_audit(audit: TaskAudit) -> None:
 def make_executor(config: RunConfig) -> Executor:
     """Always a pool, even of one worker: spawned workers get the fixed hash seed that makes
     set order, and so verdicts, repeatable."""
-    return PoolExecutor(config.settings, config.workers, run_job)
+    return PoolExecutor(config.settings, config.workers, run_job, job_cost)
 
 
 def _isolation_notice(config: RunConfig, progress: Progress) -> None:

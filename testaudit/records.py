@@ -369,9 +369,40 @@ class JobDone:
     task_id: str
 
 
+# --- scheduling (issue 13, "Speed"): split tasks ------------------------------------------
+# A task whose estimated cost (its reference's suite time x the mutants to run) is large is
+# split: its first job times the reference, measures coverage, and hands the rest of its
+# mutants back as TaskParts, which any worker (or, later, any machine) can run on its own.
+
+
+@dataclass(frozen=True)
+class TaskPart(TaskJob):
+    """Some of a task's mutants, to run against a reference that its task's first job already
+    timed: the budget is the one that timing gave, shared by all the task's parts. Every mutant
+    here needs running (the first job gave the unreached ones no_coverage). pickleable, and
+    self-contained: a part needs no other job's state."""
+
+    reference: ReferenceRun
+    part: int  # 1..parts-1 (the first job keeps part 0)
+    parts: int
+    estimated_seconds: float  # CPU seconds the cost model expects it to take
+
+
+@dataclass(frozen=True)
+class Split:
+    """A task's first job split it: these parts are to run besides it, most expensive first.
+    Its JobDone then ends only its own part; each part ends with a JobDone of its own."""
+
+    task_id: str
+    jobs: tuple[TaskPart, ...]
+
+
+# --- end of the scheduling block -----------------------------------------------------------
+
 # A job's events: a ReferenceRun first (suite runs), verdicts in batches, a TriageOutcome
-# (triage), a JobFailed or Incidents, and always a JobDone last.
-Event = ReferenceRun | ResultBatch | TriageOutcome | JobFailed | Incident | JobDone
+# (triage), a JobFailed or Incidents, a Split (a task split into parts), and always a JobDone
+# last.
+Event = ReferenceRun | ResultBatch | TriageOutcome | JobFailed | Incident | JobDone | Split
 
 
 @dataclass

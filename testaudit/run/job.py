@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import signal
 import tempfile
@@ -38,11 +39,22 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     ResultBatch,
+    Split,
     TaskJob,
+    TaskPart,
 )
 from testaudit.run import coverage
 from testaudit.sandbox import fingerprint
-from testaudit.sandbox.child import Child, Frames, InternalError, Send, death_reason, fork
+from testaudit.sandbox.child import (
+    CallTimeout,
+    Child,
+    CpuAlarm,
+    Frames,
+    InternalError,
+    Send,
+    death_reason,
+    fork,
+)
 from testaudit.sandbox.fingerprint import Fingerprint, clear_status, modules_in
 
 Emit = Callable[[Event], None]
@@ -50,6 +62,81 @@ Emit = Callable[[Event], None]
 # Verdicts go to the parent in batches of this many, or after this long: per-mutant IPC would
 # dominate HumanEval's 10-50 us suites, and a long task must still show progress.
 BATCH_SIZE, BATCH_SECONDS = 64, 0.25
+
+# --- the cost model: what scheduling and progress estimate; never what decides a verdict ------
+#
+# A mutant costs about its task's reference suite time (a killed one often less, a timeout its
+# budget) plus a fixed overhead in the sandbox (compile, fresh namespace, frame).
+MUTANT_OVERHEAD_S = 0.0004
+# A task whose mutants are estimated to cost more than SPLIT_ABOVE_S of CPU is split into parts
+# (TaskPart) that run on different workers, so that one slow task does not set the wall time.
+# Each part costs about PART_FIXED_RUNS suite runs of its own (its child's warm-up, its re-check
+# child's warm-up, its sampled kills), so a part holds at least PART_MIN_MUTANTS mutants and
+# about PART_S of estimated work.
+SPLIT_ABOVE_S = 2.0
+PART_S = 1.5
+PART_MIN_MUTANTS = 12
+
+
+def estimated_seconds(suite_seconds: float, mutants: int) -> float:
+    """The cost model: CPU seconds `mutants` mutants of a task with this suite time take."""
+    return mutants * (suite_seconds + MUTANT_OVERHEAD_S)
+
+
+def part_sizes(suite_seconds: float, runnable: int) -> list[int]:
+    """How many of a task's runnable mutants each of its jobs runs (one job: [runnable]).
+
+    Pure: a function of the reference's measured time and the mutant count only."""
+    if estimated_seconds(suite_seconds, runnable) <= SPLIT_ABOVE_S:
+        return [runnable]
+    size = max(PART_MIN_MUTANTS, math.ceil(PART_S / (suite_seconds + MUTANT_OVERHEAD_S)))
+    parts = max(1, runnable // size)
+    base, extra = divmod(runnable, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+# What the cost model assumes of a task whose reference is not timed yet (HumanEval's median
+# suite time is 12.5 us), and what timing it and measuring its coverage cost.
+UNTIMED_SUITE_S = 2e-5
+MEASURE_S = 0.01
+
+
+def job_cost(job: object) -> float:
+    """A job's estimated CPU seconds, for scheduling (PoolExecutor's cost model): a TaskPart's
+    from its timed reference, any other TaskJob's from its mutant count."""
+    if isinstance(job, TaskPart):
+        return job.estimated_seconds
+    if isinstance(job, TaskJob):
+        return MEASURE_S + estimated_seconds(UNTIMED_SUITE_S, len(job.mutants))
+    return 0.0
+
+
+def budgets(settings: ExecSettings, suite_seconds: float) -> tuple[float, bool]:
+    """A task's mutant budget and whether a mutant that exceeds it gets a second try.
+
+    On a slow task (its budget is mostly the reference's own time), mutants that really end
+    can need about the budget; one that times out gets a second try at twice the budget, so
+    that its verdict does not flip with a few percent of CPU noise. On fast tasks the budget
+    is the constant, hundreds of times what an ending mutant needs: no second try.
+    Computed alike by the parent and by a first child, which enforces it itself (CpuAlarm).
+    """
+    budget = settings.budget(suite_seconds)
+    return budget, budget - settings.timeout_constant_s > settings.timeout_constant_s
+
+
+def watchdog_grace(limit: float) -> float:
+    """CPU seconds the parent's watchdog waits past a mutant's budget, which the child enforces
+    itself: enough for the child's own report to arrive first (the alarm rings within a
+    scheduler tick of the budget). The wall limit (WALL_FACTOR x budget) does not move."""
+    return 0.25 * limit + 0.02
+
+
+# A child's timeout claims are checked against its CPU time read from /proc: the child must
+# have used at least CLAIM_SHARE of the sum of the budgets it claims to have exceeded, less
+# CLAIM_TOLERANCE_S. Not all of it: /proc counts in clock ticks, and it was measured to read up
+# to 6% (40 ms) less than ITIMER_PROF had counted when it rang. A forger must still burn most of
+# a budget for every timeout it claims.
+CLAIM_SHARE, CLAIM_TOLERANCE_S = 0.8, 0.03
 
 
 # --- the child: runs inside a fresh fork, reports frames over a pipe ------------------------
@@ -95,11 +182,17 @@ class _ChildPlan:
     first: int
     measure: bool
     traced_path: str  # a real file holding the task's source, for coverage.py
+    settings: ExecSettings
     # Mutant id -> why it is no_coverage, as the parent worked it out from the first child's
     # coverage: every later child skips the same mutants (the first one works it out itself).
     unreached: dict[str, str] = field(default_factory=dict)
     # A re-check child runs just these mutants, in this order, instead of mutants[first:].
     only: tuple[int, ...] | None = None
+    # The mutants' CPU budget, which the child enforces itself (None: a first child works it
+    # out from its own timing of the reference, as the parent does: `budgets`).
+    budget: float | None = None
+    retry: bool = False  # a timeout on a first try ends the child: a fresh one tries again
+    doubled: frozenset[str] = frozenset()  # mutants on their second try, at twice the budget
 
     def order(self) -> tuple[int, ...] | range:
         return self.only if self.only is not None else range(self.first, len(self.mutants))
@@ -111,6 +204,7 @@ def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, frozenset[int] | None]
     None: the reference fails its suite."""
     prepared = plan.prepared
     passed, failure, seconds, namespace = suites.time_reference(prepared)
+    prepared.cache[_REFERENCE_SECONDS] = seconds
     calls = True
     if passed:
         calls = not suites.run_suite(prepared, prepared.reference_code, broken=True)[0]
@@ -123,6 +217,8 @@ def _measure(plan: _ChildPlan, send: Send) -> tuple[dict, frozenset[int] | None]
     return namespace, executed
 
 
+_REFERENCE_SECONDS = "testaudit.run.job reference seconds"  # in PreparedTask.cache, in a first child
+
 # The records of ours a run-stage child sends besides sandbox.child.FRAME_CLASSES.
 _FRAMES = frozenset({("testaudit.run.job", "_Coverage")})
 
@@ -134,7 +230,32 @@ class _Coverage:
     executed: frozenset[int] | None
 
 
+def _timeout(mutant: Mutant, limit: float) -> MutantResult:
+    return MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
+                        f"exceeded its time budget of {limit:.3g} s", limit)
+
+
+def _timed(prepared: suites.PreparedTask, mutant: Mutant, limit: float, alarm: CpuAlarm) -> MutantResult:
+    """_run_mutant under the child's own CPU alarm: a run that rings it is a timeout, whatever
+    it did after (task code may catch CallTimeout and go on to pass or fail the suite)."""
+    result = None
+    try:
+        alarm.arm(limit)
+        result = _run_mutant(prepared, mutant)
+    except CallTimeout:
+        pass
+    finally:
+        alarm.armed = False  # inline, not in a call: no handler can run before it (CpuAlarm)
+        alarm.disarm()
+    if alarm.fired or result is None:
+        return _timeout(mutant, limit)
+    return result
+
+
 def _child_body(plan: _ChildPlan, send: Send) -> None:
+    alarm = CpuAlarm()
+    alarm.install()  # before the fingerprint, which compares signal handlers
+    budget, retry = plan.budget, plan.retry
     if plan.measure:
         measured = _measure(plan, send)
         if measured is None:
@@ -145,19 +266,24 @@ def _child_body(plan: _ChildPlan, send: Send) -> None:
         namespace = suites.run_suite(plan.prepared, plan.prepared.reference_code)[2]
         unreached = plan.unreached
         send("ready")
+    if budget is None:  # a first child: the budget its own timing of the reference gives
+        budget, retry = budgets(plan.settings, plan.prepared.cache[_REFERENCE_SECONDS])
     order = plan.order()
     fingerprint = Fingerprint(modules_in(namespace))
     for index in order:
         mutant = plan.mutants[index]
+        first_try = False
         if mutant.id in unreached:
             result = MutantResult(mutant.id, mutant.task_id, MutantStatus.NO_COVERAGE, unreached[mutant.id])
         else:
             clear_status()
-            result = _run_mutant(plan.prepared, mutant)
+            doubled = mutant.id in plan.doubled
+            first_try = retry and not doubled
+            result = _timed(plan.prepared, mutant, budget * 2 if doubled else budget, alarm)
         damaged = fingerprint.damaged()
         send((index, result, damaged))
-        if damaged:
-            break
+        if damaged or (first_try and result.status is MutantStatus.TIMEOUT):
+            break  # a second try runs in a fresh child (see budgets)
 
 
 # --- the parent side of one task ------------------------------------------------------------
@@ -198,7 +324,8 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
         # coverage.py needs a real-looking absolute filename; the file itself is never read.
         traced = Path(private) / "reference.py"
         traced.write_text(task.source, encoding="utf-8")
-        runner = _Runner(prepared, job.mutants, settings, workdir, str(traced), batch, emit)
+        runner = _Runner(prepared, job.mutants, settings, workdir, str(traced), batch, emit,
+                         reference=job.reference if isinstance(job, TaskPart) else None)
         try:
             runner.run()
         except Exception as exc:  # a bug of ours must not take the other tasks down
@@ -225,11 +352,53 @@ class _Runner:
     last_kills: list[int] = field(default_factory=list)  # the last claimed kill of each child
     suspect: str | None = None  # a child broke the protocol: the whole task is re-run
     unreached: dict[str, str] = field(default_factory=dict)
+    # A TaskPart's: the reference its task's first job timed (this job times none).
+    reference: ReferenceRun | None = None
+    budget: float | None = None  # the mutants' budget, once the reference is timed
+    retry: bool = False
+    second_try: set[str] = field(default_factory=set)  # mutants on their second try
+    claimed_cpu: dict[int, float] = field(default_factory=dict)  # child pid -> timeouts claimed
 
-    def _fork(self, first: int, measure: bool, only: tuple[int, ...] | None = None) -> Child:
+    def _fork(self, first: int, measure: bool, only: tuple[int, ...] | None = None,
+              recheck: bool = False) -> Child:
+        # A re-check child runs at the re-check budget (twice the budget on a slow task), with
+        # no second try of its own: _check decides.
+        budget = self.budget
+        if recheck and budget is not None and self.retry:
+            budget = budget * 2
+        doubled = frozenset() if recheck else frozenset(self.second_try)
         plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path,
-                          self.unreached, only)
+                          self.settings, self.unreached, only, budget, self.retry and not recheck,
+                          doubled)
         return fork(lambda send: _child_body(plan, send), self.settings, self.workdir, _FRAMES)
+
+    def _claim(self, child: Child, mutant: Mutant, limit: float) -> bool:
+        """Whether the child can have used the CPU time its timeout claims add up to, this one
+        for `mutant` included. If not, the claim is forged, and the task's verdicts are not to
+        be trusted (self.suspect)."""
+        claimed = self.claimed_cpu.get(child.frames.pid, 0.0) + limit
+        self.claimed_cpu[child.frames.pid] = claimed
+        if child.frames.cpu < CLAIM_SHARE * claimed - CLAIM_TOLERANCE_S:
+            self.suspect = (f"a sandbox child claimed that {mutant.id} exceeded its time budget "
+                            "without using that much CPU time")
+            return False
+        return True
+
+    def _wrong(self, child: Child, frame: object, mutant: Mutant, index: int,
+               limit: float) -> MutantResult | None:
+        """The verdict on `mutant` when its frame is no verdict to take (the child ended or
+        broke the protocol), else None."""
+        lost = self._lost(child, frame, mutant, limit)
+        if lost is not None:
+            return lost
+        wrong = self._frame_error(frame, index)
+        claimed = wrong is None and frame[1].status is MutantStatus.TIMEOUT
+        if claimed and not self._claim(child, mutant, limit):
+            wrong = "a timeout it cannot have reached"
+        if wrong is not None:  # cannot happen unless the child was subverted
+            self.suspect = self.suspect or f"a sandbox child sent {wrong}"
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR, "sandbox protocol error")
+        return None
 
     def _coverage(self, child: Child) -> tuple[Child | None, frozenset[int] | None]:
         """The first child's coverage frame. A suite that does not finish under tracing within
@@ -243,10 +412,11 @@ class _Runner:
         child.stop()
         return self._replacement(0), None
 
-    def _replacement(self, first: int, only: tuple[int, ...] | None = None) -> Child | None:
+    def _replacement(self, first: int, only: tuple[int, ...] | None = None,
+                     recheck: bool = False) -> Child | None:
         """A fresh child for mutants[first:] (or just `only`), once it has warmed up; None if it
         cannot."""
-        child = self._fork(first, False, only)
+        child = self._fork(first, False, only, recheck)
         if child.frames.read(self.settings.reference_timeout_s) == "ready":
             return child
         child.stop()
@@ -280,23 +450,28 @@ class _Runner:
 
     def run(self) -> None:
         fingerprint.prime()  # once here, not in each of the task's children (after a fork)
-        child, reference = self._measure_reference()
-        self.emit(reference)
-        if not reference.passed:
-            child.stop()
-            return
-        settings = self.settings
-        child, executed = self._coverage(child)
-        if child is None:
-            return
-        self.unreached = coverage.unreached(self.prepared.task.source, self.mutants, executed)
-        budget = settings.budget(reference.suite_seconds)
-        # On a slow task (its budget is mostly the reference's own time), mutants that really end
-        # can need about the budget; one that times out gets a second try at twice the budget, so
-        # that its verdict does not flip with a few percent of CPU noise. On fast tasks the budget
-        # is the constant, hundreds of times what an ending mutant needs: no second try.
-        retry = budget - settings.timeout_constant_s > settings.timeout_constant_s
-        second_try: set[str] = set()
+        if self.reference is not None:  # a TaskPart: timed already, all its mutants to run
+            reference = self.reference
+            self.budget, self.retry = budgets(self.settings, reference.suite_seconds)
+            child = self._replacement(0)
+            if child is None:
+                return
+        else:
+            child, reference = self._measure_reference()
+            self.emit(reference)
+            if not reference.passed:
+                child.stop()
+                return
+            self.budget, self.retry = budgets(self.settings, reference.suite_seconds)
+            child, executed = self._coverage(child)
+            if child is None:
+                return
+            self.unreached = coverage.unreached(self.prepared.task.source, self.mutants, executed)
+            child = self._split(child, reference)
+            if child is None:
+                return
+        budget, retry = self.budget, self.retry
+        second_try = self.second_try
         index = 0
         while True:
             index = self._drain(child, index, budget, second_try if retry else None)
@@ -311,6 +486,48 @@ class _Runner:
                                                        detail="could not re-check it in a fresh sandbox"))
                 return
         self._check(budget * 2 if retry else budget)
+
+    def _split(self, child: Child, reference: ReferenceRun) -> Child | None:
+        """Split an expensive task (`part_sizes`): this job keeps the first part and hands the
+        others back as TaskParts, which other workers run meanwhile. The first child, which
+        has started on every mutant, gives way to one that runs only this job's part; the
+        unreached mutants' no_coverage verdicts are given here, from the same coverage."""
+        runnable = tuple(m for m in self.mutants if m.id not in self.unreached)
+        sizes = part_sizes(reference.suite_seconds, len(runnable))
+        if len(sizes) == 1:
+            return child
+        child.stop()
+        for mutant in self.mutants:
+            if mutant.id in self.unreached:
+                self.batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.NO_COVERAGE,
+                                            self.unreached[mutant.id]))
+        self.batch.flush()
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        chunks = [runnable[start:start + size] for start, size in zip(starts, sizes, strict=True)]
+        task = self.prepared.task
+        self.emit(Split(task.task_id, tuple(
+            TaskPart(task, chunk, reference, part, len(chunks),
+                     estimated_seconds(reference.suite_seconds, len(chunk)))
+            for part, chunk in enumerate(chunks) if part > 0)))
+        self.mutants, self.unreached = chunks[0], {}
+        return self._replacement(0)
+
+    def _lost(self, child: Child, frame: object, mutant: Mutant, limit: float) -> MutantResult | None:
+        """The verdict when the child sent no verdict frame for `mutant` but ended (or broke),
+        else None."""
+        if frame is Frames.GARBAGE:
+            # The child wrote on its frame pipe what no child of ours writes: the reader
+            # killed it. Task code attacked the harness; its suite judged nothing.
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                "sandbox protocol error: garbage on the frame pipe")
+        if frame is Frames.EOF:
+            return _death(mutant, child.reap(), limit)
+        if isinstance(frame, InternalError):
+            # Our own code failed around this mutant: no verdict on it, and the log says why.
+            self._internal(frame)
+            return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                f"internal error: {frame.summary}")
+        return None
 
     def _frame_error(self, frame: object, index: int) -> str | None:
         """What is wrong with a verdict frame for mutants[index], or None. Code in the child can
@@ -345,36 +562,28 @@ class _Runner:
                 mutant = mutants[index]
                 retrying = second_try is not None and mutant.id in second_try
                 limit = budget * 2 if retrying else budget
+                child.frames.grace = watchdog_grace(limit)
                 frame = child.frames.read(limit)
-                if frame is Frames.TIMEOUT:
+                # A timeout the watchdog saw (the child is then killed), or one the child's own
+                # alarm rang and it reports (checked: _claim), going on if its state is intact.
+                timed_out = frame is Frames.TIMEOUT
+                if not timed_out:
+                    wrong = self._wrong(child, frame, mutant, index, limit)
+                    if wrong is not None:
+                        batch.add(wrong)
+                        return index + 1
+                    _, result, damaged = frame
+                    timed_out = result.status is MutantStatus.TIMEOUT
+                if timed_out:
                     if second_try is not None and not retrying:
                         second_try.add(mutant.id)
                         return index  # a fresh child tries it again, with twice the budget
-                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                                           f"exceeded its time budget of {limit:.3g} s", limit))
-                    return index + 1
-                if frame is Frames.GARBAGE:
-                    # The child wrote on its frame pipe what no child of ours writes: the reader
-                    # killed it. Task code attacked the harness; its suite judged nothing.
-                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                           "sandbox protocol error: garbage on the frame pipe"))
-                    return index + 1
-                if frame is Frames.EOF:
-                    batch.add(_death(mutant, child.reap(), limit))
-                    return index + 1
-                if isinstance(frame, InternalError):
-                    # Our own code failed around this mutant: no verdict on it, and the log says why.
-                    self._internal(frame)
-                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                           f"internal error: {frame.summary}"))
-                    return index + 1
-                wrong = self._frame_error(frame, index)
-                if wrong is not None:  # cannot happen unless the child was subverted
-                    self.suspect = f"a sandbox child sent {wrong}"
-                    batch.add(MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
-                                           "sandbox protocol error"))
-                    return index + 1
-                _, result, damaged = frame
+                    batch.add(_timeout(mutant, limit))
+                    ran = True
+                    index += 1
+                    if frame is Frames.TIMEOUT or damaged:
+                        return index
+                    continue  # no new fork
                 if not ran or result.status not in (MutantStatus.SURVIVED, MutantStatus.KILLED):
                     batch.add(result)
                 elif result.status is MutantStatus.SURVIVED:
@@ -457,7 +666,7 @@ class _Runner:
         out: list[tuple[int, MutantResult, bool]] = []
         rest = list(indices)
         while rest:
-            child = self._replacement(rest[0], tuple(rest))
+            child = self._replacement(rest[0], tuple(rest), recheck=True)
             if child is None:  # _replacement reported them as errors
                 return out + [(i, MutantResult(self.mutants[i].id, self.mutants[i].task_id,
                                                MutantStatus.ERROR,
@@ -478,10 +687,10 @@ class _Runner:
         """The verdict on mutants[index] from a re-check child, and whether it can go on."""
         mutant = self.mutants[index]
         child.frames.backstop = True
+        child.frames.grace = watchdog_grace(budget)
         frame = child.frames.read(budget)
         if frame is Frames.TIMEOUT:
-            return MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                                f"exceeded its time budget of {budget:.3g} s", budget), False
+            return _timeout(mutant, budget), False
         if frame is Frames.GARBAGE:
             return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
                                 "sandbox protocol error: garbage on the frame pipe"), False
@@ -494,6 +703,11 @@ class _Runner:
         if self._frame_error(frame, index) is not None:
             return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
                                 "sandbox protocol error"), False
+        if frame[1].status is MutantStatus.TIMEOUT:
+            if not self._claim(child, mutant, budget):
+                return MutantResult(mutant.id, mutant.task_id, MutantStatus.ERROR,
+                                    "sandbox protocol error"), False
+            return _timeout(mutant, budget), not frame[2]
         return frame[1], not frame[2]
 
     def _rerun_alone(self, budget: float, why: str) -> None:
@@ -507,9 +721,10 @@ class _Runner:
             self.batch.add(_noted(verdict, note))
 
 
-# The verdicts a child may claim in a frame (timeouts are the parent's to give).
+# The verdicts a child may claim in a frame. A claimed timeout is checked against the child's
+# CPU time (_Runner._claim), and the verdict recorded is the parent's own.
 _CLAIMABLE = frozenset({MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE,
-                        MutantStatus.ERROR})
+                        MutantStatus.ERROR, MutantStatus.TIMEOUT})
 # Claimed kills per task re-run alone besides each child's last one (see _Runner._check).
 SAMPLED_KILLS = 2
 
@@ -518,8 +733,7 @@ def _death(mutant: Mutant, status: int, limit: float) -> MutantResult:
     """The verdict on a mutant whose child died: a kill, unless the kernel's CPU backstop
     (RLIMIT_CPU, armed by the parent's frame reader) ended it, which is a timeout."""
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
-        return MutantResult(mutant.id, mutant.task_id, MutantStatus.TIMEOUT,
-                            f"exceeded its time budget of {limit:.3g} s", limit)
+        return _timeout(mutant, limit)
     return MutantResult(mutant.id, mutant.task_id, MutantStatus.KILLED, death_reason(status))
 
 

@@ -8,6 +8,7 @@ the worker's children and one of them may be the culprit.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -30,6 +31,7 @@ from testaudit.records import (
     MutantStatus,
     ReferenceRun,
     ResultBatch,
+    Split,
     TaskJob,
 )
 from testaudit.sandbox import isolate, reaper, scratch
@@ -38,6 +40,9 @@ from testaudit.sandbox.child import die_with_parent
 Emit = Callable[[Event], None]
 # A module-level function, so that it pickles by name into spawned workers.
 Handler = Callable[[Any, ExecSettings, Emit], None]
+# A job's estimated cost (any unit): with one, the pool plans every job ahead and runs the
+# costliest first. Module-level, like Handler.
+Cost = Callable[[Any], float]
 
 
 class Executor(Protocol):
@@ -157,10 +162,16 @@ class PoolExecutor:
     iteration order then matches between runs) and without this process's state.
     """
 
-    def __init__(self, settings: ExecSettings, workers: int, handler: Handler) -> None:
+    def __init__(self, settings: ExecSettings, workers: int, handler: Handler,
+                 cost: Cost | None = None) -> None:
         self.settings = settings
         self.size = max(1, workers)
         self.handler = handler
+        # With a cost model, the jobs are all planned ahead while the workers are busy (planning
+        # is the parent's idle work) and the costliest queued job goes next: a big job started
+        # last would leave the other workers idle at the end. Without one: in order, planned
+        # just ahead of the workers.
+        self.cost = cost
         self.context = multiprocess.get_context("spawn")
         self.workers: list[_Worker] = []
         self.source: Iterator | None = None  # jobs not yet planned
@@ -218,7 +229,7 @@ class PoolExecutor:
             self._dispatch(worker, queue)
         while any(w.job is not None for w in self.workers):
             busy = {w.conn: w for w in self.workers if w.job is not None}
-            ahead = len(queue) < len(self.workers) and self.source is not None
+            ahead = self.source is not None and (self.cost is not None or len(queue) < len(self.workers))
             ready = wait(list(busy), timeout=0 if ahead else 1.0)
             if not ready and ahead:
                 self._prefetch(queue)
@@ -231,10 +242,7 @@ class PoolExecutor:
                     yield from self._replace(worker, queue)
                     continue
                 worker.heard = time.monotonic()
-                if isinstance(event, ResultBatch):
-                    worker.done_ids.update(r.mutant_id for r in event.results)
-                elif isinstance(event, ReferenceRun):
-                    worker.reference_s = event.suite_seconds
+                self._note(worker, event, queue)
                 yield event
                 if isinstance(event, JobDone):
                     worker.job = None
@@ -247,6 +255,19 @@ class PoolExecutor:
                     reaper.kill_tree(worker.process.pid)
                     yield from self._replace(worker, queue, "stopped")
 
+    @staticmethod
+    def _note(worker: _Worker, event: Event, queue: deque) -> None:
+        """What the pool keeps of a worker's event: what its job has done, and new jobs."""
+        if isinstance(event, ResultBatch):
+            worker.done_ids.update(r.mutant_id for r in event.results)
+        elif isinstance(event, ReferenceRun):
+            worker.reference_s = event.suite_seconds
+        elif isinstance(event, Split):
+            # The parts are other jobs now: if this worker dies, they are not its to retry.
+            for part in event.jobs:
+                worker.done_ids.update(m.id for m in part.mutants)
+            queue.extend(event.jobs)
+
     def _silent(self, worker: _Worker) -> bool:
         silence = time.monotonic() - worker.heard
         return silence > self.settings.silence_bound(worker.reference_s) and not worker.conn.poll()
@@ -258,11 +279,22 @@ class PoolExecutor:
         else:
             queue.append(job)
 
+    def _next(self, queue: deque) -> Any:
+        """The next job: retries of a dead worker's job first, then the costliest (the earliest
+        queued among equals), or the earliest without a cost model."""
+        if self.cost is None or isinstance(queue[0], _Single):
+            return queue.popleft()
+        cost = self.cost
+        best = max(range(len(queue)), key=lambda i: (isinstance(queue[i], _Single), cost(queue[i]), -i))
+        job = queue[best]
+        del queue[best]
+        return job
+
     def _dispatch(self, worker: _Worker, queue: deque) -> None:
         if not queue:
             self._prefetch(queue)
         if queue:
-            worker.job = queue.popleft()
+            worker.job = self._next(queue)
             worker.done_ids = set()
             worker.heard, worker.reference_s = time.monotonic(), None
             worker.conn.send(worker.job.job if isinstance(worker.job, _Single) else worker.job)
@@ -300,8 +332,8 @@ class PoolExecutor:
         rest = tuple(m for m in job.mutants if m.id not in done_ids)
         if rest:
             # Unknown culprit: rerun what is left, one mutant per job, to isolate it.
-            for mutant in reversed(rest):
-                queue.appendleft(_Single(TaskJob(job.task, (mutant,))))
+            for mutant in reversed(rest):  # a TaskPart stays one: its reference is timed
+                queue.appendleft(_Single(dataclasses.replace(job, mutants=(mutant,))))
         else:
             yield JobDone(job.task_id)
 

@@ -88,6 +88,44 @@ def arm_alarm() -> None:
     signal.signal(signal.SIGPROF, _alarm)
 
 
+class CpuAlarm:
+    """A child's own CPU-time budget for one run (the run stage's mutants): ITIMER_PROF raises
+    CallTimeout once the process has used `seconds` of CPU, and again every REPEAT_S after, so
+    that a run which swallows one still ends. `fired` records that it rang even if the task's
+    code caught every CallTimeout: such a run is a timeout, whatever the suite said after.
+
+    The handler raises only while `armed`: disarming is a plain attribute store (no call, so no
+    signal handler can run before it), after which a SIGPROF still pending raises nothing.
+    The parent's watchdog stays: it catches a run stuck in C code or asleep, which this alarm
+    cannot interrupt (and the kernel's RLIMIT_CPU backstop catches a stuck parent).
+    """
+
+    REPEAT_S = 0.005
+    __slots__ = ("armed", "fired")
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.fired = False
+
+    def install(self) -> None:
+        """Once per child, before the damage fingerprint is taken (it compares handlers)."""
+        signal.signal(signal.SIGPROF, self._ring)
+
+    def _ring(self, signum: int, frame: object) -> None:
+        if self.armed:
+            self.fired = True
+            raise CallTimeout()
+
+    def arm(self, seconds: float) -> None:
+        self.fired = False
+        self.armed = True
+        signal.setitimer(signal.ITIMER_PROF, max(seconds, 0.001), self.REPEAT_S)
+
+    def disarm(self) -> None:
+        self.armed = False  # first: from here on a late SIGPROF is harmless
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies, so nothing outlives an audit."""
     try:
@@ -190,6 +228,10 @@ class Frames:
         self.allowed = FRAME_CLASSES | accepts  # (module, class) a frame may name
         self.buffer = b""
         self.cpu = 0.0  # the child's CPU time (from /proc) when its last frame arrived
+        # CPU seconds the parent waits past a read's budget before it calls the frame late: set
+        # when the child enforces the budget itself (CpuAlarm), so that its own report of the
+        # timeout, not this watchdog, ends the run. The wall limit does not move.
+        self.grace = 0.0
         self.broken = False
         # RLIMIT_CPU as a backstop for when the parent cannot act (it is stopped): each read
         # moves the soft limit past the budget it enforces; the kernel's SIGXCPU ends a child
@@ -237,7 +279,7 @@ class Frames:
         if waited >= budget * WALL_FACTOR:
             return True
         cpu = cpu_seconds(self.pid)
-        return cpu is None or cpu - self.cpu >= budget
+        return cpu is None or cpu - self.cpu >= budget + self.grace
 
     def read(self, budget: float) -> object:
         if self.pending is not None:
@@ -249,7 +291,7 @@ class Frames:
         if self.backstop:
             try:
                 resource.prlimit(self.pid, resource.RLIMIT_CPU,
-                                 (cpu_limit(self.cpu, budget), resource.RLIM_INFINITY))
+                                 (cpu_limit(self.cpu, budget + self.grace), resource.RLIM_INFINITY))
             except (OSError, ValueError, AttributeError):
                 pass
         while True:
