@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 from testaudit.records import SuiteKind
+from testaudit.suites import order
 from testaudit.suites.base import MBPP_ASSERTS, FunctionSuite, PreparedTask, broken_candidate
 
 
@@ -16,7 +17,11 @@ class AssertsSuite(FunctionSuite):
         exec(program, namespace)
         if broken:
             namespace[prepared.task.entry_point] = broken_candidate
-        exec(prepared.test_code, namespace)
+        assertions = order.assertions(prepared, "asserts")
+        if assertions is None:
+            exec(prepared.test_code, namespace)
+        else:  # independent assertions: the one that has killed most mutants so far first
+            assertions.run(namespace, None, learn=not broken)
 
 
 SUITE = AssertsSuite()

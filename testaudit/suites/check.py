@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 from testaudit.records import SuiteKind
+from testaudit.suites import order
 from testaudit.suites.base import HUMAN_EVAL, FunctionSuite, PreparedTask, broken_candidate
 
 
@@ -18,7 +19,11 @@ class CheckSuite(FunctionSuite):
         if broken:
             namespace[entry_point] = broken_candidate
         exec(prepared.test_code, namespace)
-        namespace["check"](namespace[entry_point])
+        assertions = order.assertions(prepared, "check")
+        if assertions is None:
+            namespace["check"](namespace[entry_point])
+        else:  # independent assertions: the one that has killed most mutants so far first
+            assertions.run(namespace, namespace[entry_point], learn=not broken)
 
     def callee(self, entry_point: str) -> str:
         return "candidate"  # check() gets the program's function as `candidate`
