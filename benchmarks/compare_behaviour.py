@@ -19,7 +19,11 @@ directory in a temporary folder, so a checkout in the current directory cannot s
 `compare` checks, for every dataset in both snapshots, the same mutant ids per task with the same
 status, witness and suggested test, and the same task status and suggested tests. One difference
 is allowed: a mutant that is now no_coverage (marked without running it) but had another status
-before; those are counted apart, by their old status. Exit 0 when nothing else differs, else 1.
+before; those are counted apart, by their old status. A second one: a mutant killed before and
+timed out now, or the other way round, with the same witness and suggested test (both are
+detected; the order in which independent assertions run decides between them when a mutant
+fails one and loops on another: docs/architecture.md); those are counted and printed apart, by
+direction. Exit 0 when nothing else differs, else 1.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CLI = "import sys; from testaudit.cli import main; sys.argv[0] = 'testaudit'; main()"
 NO_COVERAGE = "no_coverage"
+DETECTED = frozenset({"killed", "timeout"})  # a swap between these two is allowed (see above)
 MAX_LISTED = 20
 # Summary keys that measure time, not behaviour: never compared.
 TIMING_KEYS = {"seconds", "triage_seconds"}
@@ -174,6 +179,8 @@ class Tally:
     identical: int = 0
     allowed: Counter[str] = field(default_factory=Counter)  # by the before-status
     allowed_same_evidence: Counter[str] = field(default_factory=Counter)
+    swapped: Counter[str] = field(default_factory=Counter)  # "killed -> timeout" and back
+    swaps: list[str] = field(default_factory=list)  # the swapped mutants, one line each
     differing: list[str] = field(default_factory=list)  # mutant-level, one line each
     task_diffs: list[str] = field(default_factory=list)  # task-level, one line each
 
@@ -193,6 +200,11 @@ def _compare_mutant(tally: Tally, where: str, before: dict[str, Any], after: dic
         return
     if before.get("status") == after.get("status") and same_evidence:
         tally.identical += 1
+        return
+    old, new = before.get("status"), after.get("status")
+    if same_evidence and old != new and {old, new} <= DETECTED:
+        tally.swapped[f"{old} -> {new}"] += 1
+        tally.swaps.append(f"{where} ({before.get('operator')}): {old} -> {new}")
         return
     lines = [f"{where} ({before.get('operator')})"]
     for key in ("status", "witness", "suggested_test"):
@@ -246,6 +258,12 @@ def _print_details(name: str, tally: Tally, before: dict[str, Any], after: dict[
         same = tally.allowed_same_evidence[status]
         print(f"  {name}: now no_coverage without running (was {status}): {count} "
               f"(witness and suggested_test unchanged: {same}, changed: {count - same})")
+    for direction, count in sorted(tally.swapped.items()):
+        print(f"  {name}: detected either way, {direction}: {count}")
+    for line in tally.swaps[:MAX_LISTED]:
+        print(f"  {name}: swapped: {line}")
+    if len(tally.swaps) > MAX_LISTED:
+        print(f"  {name}: ... and {len(tally.swaps) - MAX_LISTED} more swaps")
     changes = _summary_changes(before, after)
     if changes:
         print(f"  {name}: summary counts: " + "; ".join(changes))
@@ -268,7 +286,7 @@ def compare(args: argparse.Namespace) -> int:
     names = [ds.name for ds in DATASETS if ds.name in before and ds.name in after]
     names += sorted((before.keys() & after.keys()) - set(names))
     header = (f"{'dataset':<16} {'tasks':>6} {'mutants':>8} {'identical':>10} {'allowed':>8} "
-              f"{'differing':>10} {'task diffs':>11} {'wall before':>12} {'wall after':>11}")
+              f"{'swapped':>8} {'differing':>10} {'task diffs':>11} {'wall before':>12} {'wall after':>11}")
     rows, details = [header, "-" * len(header)], []
     for name in names:
         old, new = before[name], after[name]
@@ -279,8 +297,9 @@ def compare(args: argparse.Namespace) -> int:
             continue
         tally = _compare_dataset(old, new)
         allowed = sum(tally.allowed.values())
+        swapped = sum(tally.swapped.values())
         rows.append(f"{name:<16} {tally.tasks:>6} {tally.mutants:>8} {tally.identical:>10} {allowed:>8} "
-                    f"{len(tally.differing):>10} {len(tally.task_diffs):>11} "
+                    f"{swapped:>8} {len(tally.differing):>10} {len(tally.task_diffs):>11} "
                     f"{old.get('wall_seconds', 0):>11.1f}s {new.get('wall_seconds', 0):>10.1f}s")
         bad += len(tally.differing) + len(tally.task_diffs)
         details.append((name, tally, old, new))
