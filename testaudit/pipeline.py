@@ -56,6 +56,7 @@ LOG_FILE = "testaudit.log"  # in OUT: the tracebacks of our own bugs, one entry 
 class Progress(Protocol):
     def start(self, tasks: int) -> None: ...
     def planned(self, task_id: str, mutants: int) -> None: ...
+    def scanned(self, tasks: int) -> None: ...
     def event(self, event: Event) -> None: ...
     def finish(self) -> None: ...
     def triage(self, done: int, total: int) -> None: ...
@@ -67,6 +68,9 @@ class _Silent:
         pass
 
     def planned(self, task_id: str, mutants: int) -> None:
+        pass
+
+    def scanned(self, tasks: int) -> None:
         pass
 
     def event(self, event: Event) -> None:
@@ -150,25 +154,29 @@ def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: St
 
 
 def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None = None,
-          run_material: dict | None = None) -> tuple[_Plan, Iterator[TaskJob]]:
+          run_material: dict | None = None,
+          scanned: Callable[[int], None] | None = None) -> tuple[_Plan, Iterator[TaskJob]]:
     """Generate mutants and decide what is left to run given what the store and cache hold.
 
     The jobs come lazily, so that the pool runs the first tasks while later ones are still
     being mutated; the plan's audits, counts and cache keys are complete once they are drained.
+    `scanned(n)`: n tasks are planned so far (the progress display's estimate of the total).
     """
     plan = _Plan({}, 0)
     for task in tasks:
         plan.audits[task.task_id] = TaskAudit(task, [], {}, status=task.status, message=task.message)
-    return plan, _jobs(plan, tasks, operators, store, cache, run_material or {})
+    return plan, _jobs(plan, tasks, operators, store, cache, run_material or {}, scanned)
 
 
 def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: ResultCache | None,
-          run_material: dict) -> Iterator[TaskJob]:
+          run_material: dict, scanned: Callable[[int], None] | None = None) -> Iterator[TaskJob]:
     stored = store.results()
     references = store.references()
     errors = store.task_errors()
     triaged = store.triage_keys()
-    for task in tasks:
+    for number, task in enumerate(tasks):
+        if scanned is not None and number:
+            scanned(number)
         audit = plan.audits[task.task_id]
         if task.status is not TaskStatus.OK:
             continue
@@ -202,6 +210,8 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
         rest = tuple(m for m in runnable if m.id not in done)
         if rest or reference is None:
             yield TaskJob(task, rest)
+    if scanned is not None:
+        scanned(len(tasks))
 
 
 @contextmanager
@@ -310,7 +320,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
         cache = _cache(config)
-        plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names))
+        plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names), progress.scanned)
         first = next(jobs, None)
         if first is not None:  # a fully cached or resumed run needs no workers
             _isolation_notice(config, progress)
