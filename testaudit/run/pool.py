@@ -353,7 +353,11 @@ class SerialExecutor:
         pass
 
     def run(self, jobs: Iterable[Any]) -> Iterator[Event]:
-        for job in jobs:
+        queue = deque(jobs)
+        while queue:
             events: list[Event] = []
-            self.handler(job, self.settings, events.append)
+            self.handler(queue.popleft(), self.settings, events.append)
+            for event in events:
+                if isinstance(event, Split):  # a split task's parts run next, as in a pool
+                    queue.extendleft(reversed(event.jobs))
             yield from events

@@ -130,8 +130,8 @@ def _check_assertions(tree: ast.Module, safe: set[str], filename: str) -> Assert
     for statement in body:
         # def check(candidate): <assert>, at the assert's own lines: a code object for each.
         function = ast.parse(f"def check({candidate}): pass").body[0]
+        ast.increment_lineno(function, statement.lineno - 1)  # before the body goes in: it is placed
         function.body = [statement]  # type: ignore[attr-defined]
-        ast.increment_lineno(function, statement.lineno - 1)
         module = _compile(ast.Module([function], []), filename)
         codes.append(next(c for c in module.co_consts if isinstance(c, types.CodeType)))
     return Assertions(None, tuple(codes), in_function=True)
