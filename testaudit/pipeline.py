@@ -25,6 +25,7 @@ from testaudit.records import (
     Dataset,
     Event,
     Incident,
+    JobDone,
     JobFailed,
     Mutant,
     MutantResult,
@@ -37,6 +38,7 @@ from testaudit.records import (
     TaskJob,
     TaskRules,
     TaskStatus,
+    Work,
 )
 from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
@@ -136,6 +138,12 @@ class _Plan:
     cached: set[str] = field(default_factory=set)  # task ids served from the cache
     messages: dict[str, str | None] = field(default_factory=dict)  # cached tasks' messages
     incidents: int = 0  # bugs of ours that cost a verdict (logged in OUT/testaudit.log)
+    # The work split (records.Work): measured as the run goes.
+    generation_seconds: float = 0.0
+    run_seconds: float = 0.0
+    busy_seconds: float = 0.0
+    jobs: int = 0
+    forks: int = 0
 
 
 def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: Store) -> CachedTask | None:
@@ -180,12 +188,15 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
         audit = plan.audits[task.task_id]
         if task.status is not TaskStatus.OK:
             continue
+        generating = time.perf_counter()
         try:
             with _sigint_deferred():
                 audit.mutants = generate(task, operators)
         except GenerationError as exc:
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
+        finally:
+            plan.generation_seconds += time.perf_counter() - generating
         plan.keys[task.task_id] = key = task_key(task, run_material)
         # On --resume the store has the task's results, but it holds the triage only of tasks
         # that were triaged, not of those served from the cache: those are served again.
@@ -257,7 +268,21 @@ def _record(event: Event, store: Store, plan: _Plan, log: Path) -> Event:
     elif isinstance(event, Incident):
         plan.incidents += 1
         _log(log, event.task_id, event.message, event.traceback)
+    elif isinstance(event, JobDone):
+        plan.jobs += 1
+        plan.busy_seconds += event.busy_seconds
+        plan.forks += event.forks
     return event
+
+
+def _work(plan: _Plan, workers: int, ran: list[TaskAudit]) -> Work:
+    """Where this run's time went, over the mutants it ran itself (not the cached or resumed)."""
+    results = [r for a in ran for r in a.results.values()
+               if r.status in (MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT)]
+    timeouts = [r for r in results if r.status is MutantStatus.TIMEOUT]
+    return Work(workers, plan.generation_seconds, plan.run_seconds, plan.busy_seconds,
+                sum((r.seconds for r in results), 0.0), sum((r.seconds for r in timeouts), 0.0), len(timeouts),
+                plan.jobs, plan.forks)
 
 
 def _log(log: Path, task_id: str, message: str, traceback: str) -> None:
@@ -326,8 +351,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
             _isolation_notice(config, progress)
             progress.start(len(tasks))
             with make_executor(config) as executor:
+                running = time.perf_counter()
                 for event in executor.run(_counted(itertools.chain([first], jobs), progress)):
                     progress.event(_record(event, store, plan, out / LOG_FILE))
+                plan.run_seconds = time.perf_counter() - running
             progress.finish()
     finally:
         store.close()
@@ -350,6 +377,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         len(plan.cached),
         triage_seconds,
         plan.incidents,
+        _work(plan, config.workers, fresh),
     )
     write_outputs(summary, out, config.html)
     return summary

@@ -364,9 +364,11 @@ class Incident:
 
 @dataclass(frozen=True)
 class JobDone:
-    """The last event of every job."""
+    """The last event of every job; a mutant job's carries what it cost (the work split)."""
 
     task_id: str
+    busy_seconds: float = 0.0  # the worker's wall time on this job
+    forks: int = 0  # sandbox children the job forked
 
 
 # --- scheduling (issue 13, "Speed"): split tasks ------------------------------------------
@@ -518,6 +520,30 @@ class TaskAudit:
         return score
 
 
+@dataclass(frozen=True)
+class Work:
+    """Where a run's time went (benchmarks/bench_vs_mutmut.py prints it): measured, never judged."""
+
+    workers: int
+    generation_seconds: float  # the parent's wall time generating mutants (overlaps the runs)
+    run_seconds: float  # wall time of the suite-run phase, first job to last verdict
+    busy_seconds: float  # the workers' wall time on jobs, summed
+    suite_seconds: float  # the mutants' own in-sandbox CPU time, summed (timeouts included)
+    timeout_seconds: float  # of which mutants that ran out of budget
+    timeouts: int
+    jobs: int
+    forks: int  # sandbox children forked; one per job is the floor
+
+    @property
+    def reforks(self) -> int:
+        return max(0, self.forks - self.jobs)
+
+    @property
+    def idle_seconds(self) -> float:
+        """Worker time with no job, over the run phase."""
+        return max(0.0, self.run_seconds * self.workers - self.busy_seconds)
+
+
 @dataclass
 class AuditSummary:
     """The whole run, as stored and reported."""
@@ -530,6 +556,7 @@ class AuditSummary:
     cached_tasks: int = 0  # tasks whose results came from the content-addressed cache
     triage_seconds: float | None = None  # None: no triage ran, so no survivor is confirmed or not
     incidents: int = 0  # bugs of ours that cost a verdict, with tracebacks in OUT/testaudit.log
+    work: Work | None = None  # None: read back from a results file of an older version
 
     @property
     def score(self) -> Score:

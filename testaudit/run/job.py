@@ -312,11 +312,12 @@ class _Batcher:
 def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
     """Run one task's reference and mutants. Never raises: failures become events."""
     task = job.task
+    started = time.perf_counter()
     try:
         prepared = suites.prepare(task, settings.seed)
     except (SyntaxError, ValueError) as exc:
         emit(JobFailed(task.task_id, f"task does not compile: {exc}"))
-        emit(JobDone(task.task_id))
+        emit(JobDone(task.task_id, time.perf_counter() - started))
         return
     batch = _Batcher(emit)
     with tempfile.TemporaryDirectory(prefix="testaudit-") as workdir, \
@@ -333,7 +334,7 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
                            traceback.format_exc()))
         finally:
             batch.flush()
-    emit(JobDone(task.task_id))
+    emit(JobDone(task.task_id, time.perf_counter() - started, runner.forks))
 
 
 @dataclass
@@ -358,6 +359,7 @@ class _Runner:
     retry: bool = False
     second_try: set[str] = field(default_factory=set)  # mutants on their second try
     claimed_cpu: dict[int, float] = field(default_factory=dict)  # child pid -> timeouts claimed
+    forks: int = 0  # children forked (the work split's re-forks)
 
     def _fork(self, first: int, measure: bool, only: tuple[int, ...] | None = None,
               recheck: bool = False) -> Child:
@@ -370,6 +372,7 @@ class _Runner:
         plan = _ChildPlan(self.prepared, self.mutants, first, measure, self.traced_path,
                           self.settings, self.unreached, only, budget, self.retry and not recheck,
                           doubled)
+        self.forks += 1
         return fork(lambda send: _child_body(plan, send), self.settings, self.workdir, _FRAMES)
 
     def _claim(self, child: Child, mutant: Mutant, limit: float) -> bool:

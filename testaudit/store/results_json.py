@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
 
 from testaudit.errors import UsageError
-from testaudit.records import AuditSummary, CandidateVerdict, TaskStatus
+from testaudit.records import AuditSummary, CandidateVerdict, TaskStatus, Work
 from testaudit.store import codec
 from testaudit.store.files import read_json, write_atomic
 from testaudit.text import cleaned
@@ -31,7 +32,24 @@ def summary_counts(summary: AuditSummary) -> dict:
         "mutation_score": codec.rounded(score.mutation_score),
         "seconds": round(summary.seconds, 3),
         **triage_counts(summary),
+        "work": work_json(summary.work),
     }
+
+
+def work_json(work: Work | None) -> dict | None:
+    """The work split: where the suite-run phase's time went (seconds, rounded)."""
+    if work is None:
+        return None
+    fields = {f.name: getattr(work, f.name) for f in dataclasses.fields(work)}
+    fields.update(reforks=work.reforks, idle_seconds=work.idle_seconds)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in fields.items()}
+
+
+def work_from_json(data: dict | None) -> Work | None:
+    if data is None:
+        return None
+    names = [f.name for f in dataclasses.fields(Work)]
+    return Work(**{name: data[name] for name in names})
 
 
 def triage_counts(summary: AuditSummary) -> dict:
@@ -84,6 +102,7 @@ def read(path: Path) -> AuditSummary:
         dataset = codec.dataset_from_json(data["dataset"], tuple(a.task for a in tasks))
         summary = AuditSummary(dataset, data["settings"], tasks, data["summary"]["seconds"])
         summary.triage_seconds = data["summary"].get("triage_seconds")
+        summary.work = work_from_json(data["summary"].get("work"))
         return summary
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path}: damaged results file (field {exc})") from exc
