@@ -280,9 +280,10 @@ def _work(plan: _Plan, workers: int, ran: list[TaskAudit]) -> Work:
     results = [r for a in ran for r in a.results.values()
                if r.status in (MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT)]
     timeouts = [r for r in results if r.status is MutantStatus.TIMEOUT]
+    suite = sum((r.seconds for r in results), 0.0)
+    waited = sum((r.seconds for r in timeouts), 0.0)
     return Work(workers, plan.generation_seconds, plan.run_seconds, plan.busy_seconds,
-                sum((r.seconds for r in results), 0.0), sum((r.seconds for r in timeouts), 0.0), len(timeouts),
-                plan.jobs, plan.forks)
+                suite, waited, len(timeouts), plan.jobs, plan.forks)
 
 
 def _log(log: Path, task_id: str, message: str, traceback: str) -> None:

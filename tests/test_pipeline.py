@@ -195,7 +195,14 @@ def test_kill_9_then_resume_loses_nothing_and_leaves_no_worker(tmp_path: Path) -
     full = subprocess.run([sys.executable, "-m", "testaudit", *args, "--out", str(reference_out)],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert full.returncode == 0, full.stderr
-    assert verdicts(results_of(out)) == verdicts(results_of(reference_out))
+    resumed_verdicts, full_verdicts = verdicts(results_of(out)), verdicts(results_of(reference_out))
+    # Nothing lost, nothing changed, but for what reordering allows (suites/order.py): the
+    # resumed child learnt its kills from fewer mutants, so a mutant that both fails an
+    # assertion and loops on another may be found by the other first: killed <-> timeout.
+    assert resumed_verdicts.keys() == full_verdicts.keys()
+    swaps = {i for i in full_verdicts if resumed_verdicts[i] != full_verdicts[i]}
+    assert all({resumed_verdicts[i], full_verdicts[i]} == {"killed", "timeout"} for i in swaps), \
+        {i: (resumed_verdicts[i], full_verdicts[i]) for i in swaps}
 
 
 def test_resume_refuses_a_session_of_other_settings(tmp_path: Path) -> None:
