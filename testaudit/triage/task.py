@@ -70,6 +70,7 @@ from testaudit.triage.rules import (
 )
 from testaudit.triage.samples import judge
 from testaudit.triage.suggest import greedy_cover, oracle_assertion
+from testaudit.triage.volatile import volatile_reads
 from testaudit.values import Input, is_plain, opaque_type
 
 GROW_SAFETY = 3.0  # input generation stops at its count; its CPU budget x this is only a net
@@ -495,8 +496,18 @@ def triage_task(job: TriageJob, settings: ExecSettings) -> TriageOutcome:
             for subject in subjects:
                 diff(subject, job, explored, settings, workdir, budget_s)
         checked = _verify_all(job, explored, mutants, samples, settings, workdir, path)
+        reads = volatile_reads(task.source)
+        if reads is not None:  # witnesses stand (compared side by side); no test can pin it
+            return _unpinned(_outcome(job, explored, mutants, replace(checked, own={}, cover=[]),
+                                      sample_results, samples), reads)
         added = _added_tests(job, explored, prepared, settings, workdir, path, mutants, checked)
     return replace(_outcome(job, explored, mutants, checked, sample_results, samples), added=added)
+
+
+def _unpinned(outcome: TriageOutcome, reads: str) -> TriageOutcome:
+    note = (f"triage: the reference reads the machine's state ({reads}), so its results hold only "
+            "where and when they were taken: no test is suggested or added (triage/volatile.py)")
+    return replace(outcome, note=f"{outcome.note}; {note}" if outcome.note else note, added=())
 
 
 def _added_tests(job: TriageJob, explored: Explored, prepared: suites.PreparedTask,
