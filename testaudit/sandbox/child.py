@@ -330,16 +330,19 @@ class Child:
             # The init writes the runner's status, then exits. Its exit tears down a mount
             # namespace, which waits for an RCU grace period (~10 ms of wall time): with the
             # status in hand, it is reaped later (_reap_deferred), not waited for here.
+            size = struct.calcsize(_STATUS)
             try:
-                data = os.read(self.status_fd, 4)
+                data = os.read(self.status_fd, size)
             except OSError:
                 data = b""
             os.close(self.status_fd)
             self.status_fd = -1
-            if len(data) == 4:
+            if len(data) == size:
                 if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
                     _UNREAPED.append(self.pid)
-                return struct.unpack("!i", data)[0]
+                status, cpu = struct.unpack(_STATUS, data)
+                self.frames.cpu = max(self.frames.cpu, cpu)
+                return status
         return os.waitpid(self.pid, 0)[1]
 
     def stop(self) -> int:
@@ -495,8 +498,8 @@ def _isolated(workdir: str, write_fd: int, status_w: int, network: int, expose: 
     if runner != 0:
         # The init: report how the runner ended, then exit. write_fd stays open until then, so
         # the worker's EOF means "ended, and how is known".
-        status = _wait_for(runner)
-        os.write(status_w, struct.pack("!i", status))
+        status, cpu = _wait_for(runner)
+        os.write(status_w, struct.pack(_STATUS, status, cpu))
         _EXIT(0)
     os.close(status_w)
     die_with_parent()  # not inherited across fork
@@ -505,17 +508,22 @@ def _isolated(workdir: str, write_fd: int, status_w: int, network: int, expose: 
     isolate.enter(workdir, expose)
 
 
-def _wait_for(pid: int) -> int:
-    """Wait until `pid` ends, reaping any other child meanwhile; its wait status."""
+def _wait_for(pid: int) -> tuple[int, float]:
+    """Wait until `pid` ends, reaping any other child meanwhile; its wait status and CPU time."""
     while True:
         try:
-            done, status = os.waitpid(-1, 0)
+            done, status, usage = os.wait4(-1, 0)
         except InterruptedError:
             continue
         except ChildProcessError:
             _EXIT(70)
         if done == pid:
-            return status
+            return status, usage.ru_utime + usage.ru_stime
+
+
+# What an isolated child's init reports of the runner: its wait status and its CPU seconds (the
+# kernel's count, from wait4: /proc no longer shows a runner that the init has reaped).
+_STATUS = "!id"
 
 
 def frames(child: Child, first_budget: float, budget: float) -> Iterator[object]:
