@@ -510,3 +510,31 @@ def test_an_isolated_child_imports_lazily_from_folders_under_tmp(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     # Imported, and the folder it came from is visible read-only.
     assert proc.stdout.strip() == "[(42, False)]", proc.stdout + proc.stderr
+
+
+def test_a_runner_gone_before_its_last_frame_is_read_still_has_its_cpu_time_counted(tmp_path: Path) -> None:
+    # A runner that burns CPU, sends a frame and exits at once (as a child does after a first
+    # try's timeout) is gone from /proc before the frame is parsed. Its CPU time must still be
+    # known, or the timeout it claimed looks forged: the init reports it (wait4) with the status.
+    script = (
+        "import os, time\n"
+        "from testaudit.config import ExecSettings\n"
+        "from testaudit.sandbox import isolate\n"
+        "from testaudit.sandbox.child import fork\n"
+        "def body(send):\n"
+        "    started = time.process_time()\n"
+        "    while time.process_time() - started < 0.3:\n"
+        "        pass\n"
+        "    send('done')\n"
+        f"child = fork(body, ExecSettings(), {str(tmp_path)!r})\n"
+        "time.sleep(1.0)  # the runner has ended meanwhile\n"
+        "frame = child.frames.read(10)\n"
+        "child.reap()\n"
+        "print(frame, isolate.status().isolated, round(child.frames.cpu, 2))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
+                          timeout=60, start_new_session=True)
+    assert proc.returncode == 0, proc.stderr
+    frame, isolated, cpu = proc.stdout.split()
+    assert frame == "done"
+    assert float(cpu) >= 0.25, proc.stdout  # its 0.3 s of CPU, whether from /proc or from wait4
