@@ -20,6 +20,7 @@ from testaudit.errors import UsageError
 from testaudit.load import dataset_name, load
 from testaudit.mutate import GenerationError, generate, select
 from testaudit.records import (
+    RAN,
     AddedTest,
     AuditSummary,
     Dataset,
@@ -277,8 +278,7 @@ def _record(event: Event, store: Store, plan: _Plan, log: Path) -> Event:
 
 def _work(plan: _Plan, workers: int, ran: list[TaskAudit]) -> Work:
     """Where this run's time went, over the mutants it ran itself (not the cached or resumed)."""
-    results = [r for a in ran for r in a.results.values()
-               if r.status in (MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT)]
+    results = [r for a in ran for r in a.results.values() if r.status in RAN]
     timeouts = [r for r in results if r.status is MutantStatus.TIMEOUT]
     suite = sum((r.seconds for r in results), 0.0)
     waited = sum((r.seconds for r in timeouts), 0.0)
@@ -473,9 +473,7 @@ def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:
 
 def executed(summary: AuditSummary) -> int:
     """Mutants that actually ran against a suite in this audit (or a resumed part of it)."""
-    # Not no_coverage: such a mutant is judged from the reference's coverage, without running.
-    ran = {MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT}
-    return sum(1 for a in summary.tasks for r in a.results.values() if r.status in ran)
+    return sum(1 for a in summary.tasks for r in a.results.values() if r.status in RAN)
 
 
 def unrun(summary: AuditSummary) -> list[Mutant]:

@@ -31,6 +31,8 @@ class MutantStatus(StrEnum):
 # Statuses that count as detected / undetected in the mutation score (Stryker's definition).
 DETECTED = frozenset({MutantStatus.KILLED, MutantStatus.TIMEOUT})
 UNDETECTED = frozenset({MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE})
+# Statuses of mutants that really ran against a suite (no_coverage is judged without running).
+RAN = frozenset({MutantStatus.KILLED, MutantStatus.SURVIVED, MutantStatus.TIMEOUT})
 
 
 class SuiteKind(StrEnum):

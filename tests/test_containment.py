@@ -65,6 +65,13 @@ def _pool_main() -> None:  # pragma: no cover - runs in the subprocess
     print(json.dumps([[results[m.id].status.value, results[m.id].detail] for m in mutants]))
 
 
+def run_script(script: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh interpreter, in a session of its own (signals it sends to its
+    group stay there)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=ENV if env is None else env, timeout=timeout, start_new_session=True)
+
+
 def run_pool(replacements: list[str], timeout: float = 60, **settings) -> list[tuple[str, str]]:
     settings = {"timeout_constant_s": 0.2, "memory_cap_bytes": 512 << 20, **settings}
     proc = subprocess.run(
@@ -98,8 +105,7 @@ def test_a_child_that_returns_from_its_body_with_os_exit_disabled_still_exits(tm
         "first, end = child.frames.read(10), child.frames.read(10)\n"
         "print(first, 'parent', end is Frames.EOF, os.waitstatus_to_exitcode(child.stop()))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
-                          timeout=60, start_new_session=True)
+    proc = run_script(script)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines == ["hi parent True 0"], proc.stdout  # one process printed: the child exited, code 0
@@ -320,8 +326,7 @@ def test_ctrl_c_during_a_worker_spawn_is_deferred_not_lost() -> None:
         "    print('interrupted', started[0].is_alive())\n"
         "started[0].kill()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
-                          timeout=60, start_new_session=True)
+    proc = run_script(script)
     # Held while the spawn ran (the worker did start), delivered right after it.
     assert proc.stdout.split() == ["interrupted", "True"], proc.stdout + proc.stderr
 
@@ -342,8 +347,7 @@ def test_the_cpu_backstop_ends_a_runaway_child_the_parent_stopped_watching(tmp_p
         "status = child.reap()  # the wait status of the process that ran the body\n"
         "print(signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
-                          timeout=30, start_new_session=True)
+    proc = run_script(script, timeout=30)
     assert proc.stdout.strip() == "SIGXCPU", proc.stdout + proc.stderr
 
 
@@ -505,8 +509,7 @@ def test_an_isolated_child_imports_lazily_from_folders_under_tmp(tmp_path: Path)
     )
     (tmp_path / "work").mkdir()
     env = {**ENV, "PYTHONPATH": os.pathsep.join([ENV["PYTHONPATH"], str(tmp_path)])}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          timeout=60, start_new_session=True)
+    proc = run_script(script, env=env)
     assert proc.returncode == 0, proc.stderr
     # Imported, and the folder it came from is visible read-only.
     assert proc.stdout.strip() == "[(42, False)]", proc.stdout + proc.stderr
@@ -532,8 +535,7 @@ def test_a_runner_gone_before_its_last_frame_is_read_still_has_its_cpu_time_coun
         "child.reap()\n"
         "print(frame, isolate.status().isolated, round(child.frames.cpu, 2))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV,
-                          timeout=60, start_new_session=True)
+    proc = run_script(script)
     assert proc.returncode == 0, proc.stderr
     frame, isolated, cpu = proc.stdout.split()
     assert frame == "done"

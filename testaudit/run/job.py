@@ -382,12 +382,12 @@ class _Runner:
         be trusted (self.suspect)."""
         claimed = self.claimed_cpu.get(child.frames.pid, 0.0) + limit
         self.claimed_cpu[child.frames.pid] = claimed
-        if child.frames.cpu < CLAIM_SHARE * claimed - CLAIM_TOLERANCE_S \
-                and cpu_seconds(child.frames.pid) is None:
+        needed = CLAIM_SHARE * claimed - CLAIM_TOLERANCE_S
+        if child.frames.cpu < needed and cpu_seconds(child.frames.pid) is None:
             # The runner ended before its frame was read (it does, after a first try's
             # timeout), so /proc had no CPU time to give: the kernel's count, from its end.
             child.reap()
-        if child.frames.cpu < CLAIM_SHARE * claimed - CLAIM_TOLERANCE_S:
+        if child.frames.cpu < needed:
             self.suspect = (f"a sandbox child claimed that {mutant.id} exceeded its time budget "
                             "without using that much CPU time")
             return False
