@@ -280,7 +280,10 @@ def generate(task: Task, operators: tuple[Operator, ...] = OPERATORS) -> list[Mu
     spans: dict[int, tuple[int, int]] = {}
     candidates = _candidates(task, module, wrapper, offsets, operators, spans)
     for op, node, start, end, replacement in candidates:
-        mutated = _mutated_program(task.source, module, node, start, end, replacement, spans)
+        try:
+            mutated = _mutated_program(task.source, module, node, start, end, replacement, spans)
+        except cst.CSTValidationError:
+            continue  # the edit is valid alone but not in its place: libcst refuses the program
         if mutated == task.source:
             continue
         span = _minimal_span(task.source, mutated, tokens)
