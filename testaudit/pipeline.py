@@ -486,7 +486,7 @@ def unrun(summary: AuditSummary) -> list[Mutant]:
 
 # --- strengthen: write the benchmark back with the tests triage chose, then re-audit it --------
 
-STRENGTHEN_ROUNDS = 3  # audits of the written file at most: each may confirm survivors the last missed
+STRENGTHEN_ROUNDS = 5  # audits of the written file at most: each may confirm survivors the last missed
 
 
 @dataclass(frozen=True)
