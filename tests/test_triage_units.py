@@ -407,3 +407,19 @@ def test_an_exact_int_where_evalplus_expects_a_rounded_float_is_no_witness() -> 
     assert not compare.same(inp, 35.0, "35")
     # Mbpp/57: the program's float(n) for the reference's int n is the one that rounds
     assert not compare.same(inp, 9943332222211111, 9943332222211112.0)
+
+
+def test_an_infinite_result_gets_a_test_that_passes_on_it_and_fails_otherwise() -> None:
+    # Mbpp/689 (min_jumps) returns float('inf') when the end cannot be reached: its confirmed
+    # wrong survivors had no suggested test, since no literal reads back as inf.
+    text = assertion(Input(([0], 1), {}), math.inf, "min_jumps", 1e-6)
+    assert text == "assert min_jumps([0], 1) == float('inf')"
+    for returned, passes in ((math.inf, True), (0, False), (-math.inf, False), (1e308, False)):
+        try:
+            exec(text, {"min_jumps": lambda arr, n, r=returned: r})
+            passed = True
+        except AssertionError:
+            passed = False
+        assert passed is passes, returned
+    assert assertion(Input((1,), {}), -math.inf, "f", 1e-6, style="unittest") == \
+        "self.assertEqual(f(1), float('-inf'))"

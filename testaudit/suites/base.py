@@ -334,10 +334,16 @@ def assertion(inp: Input, expected: object, name: str, atol: float, rtol: float 
     "unittest", the same check as a TestCase assertion: `self.assertEqual(task_func(args), ...)`.
     """
     call, wanted = literal_call(inp, name), literal(expected)
+    unit = style == "unittest"
+    if call is not None and type(expected) is float and math.isinf(expected):
+        # No literal reads back as inf, and `abs(x - inf)` is nan for x == inf: compare exactly
+        # (Mbpp/689's `float('inf')` for an unreachable end was a witness no test could pin).
+        wanted = f"float('{expected}')"
+        text = f"self.assertEqual({call}, {wanted})" if unit else f"assert {call} == {wanted}"
+        return text if len(text) <= MAX_LENGTH else None
     if call is None or wanted is None:
         return None
     tolerance = f"{atol:g}" if not rtol else f"{atol:g} + {rtol:g} * abs({wanted})"
-    unit = style == "unittest"
     if type(expected) is float:
         text = (f"self.assertAlmostEqual({call}, {wanted}, delta={tolerance})" if unit
                 else f"assert abs({call} - {wanted}) <= {tolerance}")
