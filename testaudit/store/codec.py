@@ -126,6 +126,7 @@ def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
     return {
         "id": mutant.id,
         "operator": mutant.operator,
+        "file": mutant.file,  # a repository task's patched file; None for a function task
         "location": location_to_json(mutant.location),
         "start": mutant.start,
         "end": mutant.end,
@@ -149,6 +150,7 @@ def mutant_entry_from_json(data: dict, task_id: str) -> tuple[Mutant, MutantResu
         id=data["id"], task_id=task_id, operator=data["operator"],
         location=location_from_json(data["location"]), start=data["start"], end=data["end"],
         original=data["original"], replacement=data["replacement"], diff=data["diff"],
+        file=data.get("file"),
     )
     result = MutantResult(
         mutant.id, task_id, MutantStatus(data["status"]), data.get("detail"),
