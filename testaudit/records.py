@@ -91,6 +91,7 @@ class EnvPlan:
     kind: str  # "current" (testaudit's own interpreter) or "venv" (built from an --env-spec entry)
     python: str  # the interpreter's path
     test_command: tuple[str, ...] = ("-m", "pytest")  # after the interpreter: how the tests start
+    pythonpath: tuple[str, ...] = ()  # folders of the work tree put first on sys.path ("src")
     # Not a verdict's input (where the cache lives): left out of cache keys (store/cache.py).
     spec_hash: str = ""  # the spec entry's hash: a changed spec is another environment
 
