@@ -61,15 +61,29 @@ class TestRun:
     wall: float
     exitstatus: int
 
+    def entries(self, test: str) -> list[dict]:
+        """The runs of a test id; SWE-bench cuts some parametrized ids at their first space
+        ("test_x[a b]" is stored "test_x[a"): such an id stands for every test it begins."""
+        if test in self.tests:
+            return [self.tests[test]]
+        if "[" in test and not test.endswith("]"):
+            return [e for n, e in self.tests.items() if n.startswith(test)]
+        return []
+
     def failing(self, ids: tuple[str, ...]) -> list[str]:
         """The ids among `ids` that did not pass (or never ran)."""
-        return [t for t in ids if self.tests.get(t, {}).get("outcome") != "passed"]
+        return [t for t in ids
+                if not self.entries(t) or any(e["outcome"] != "passed" for e in self.entries(t))]
+
+    def passing(self, ids: tuple[str, ...]) -> list[str]:
+        return [t for t in ids if t not in self.failing((t,))]
 
     def why(self, test: str) -> str:
-        entry = self.tests.get(test)
-        if entry is None:
+        entries = self.entries(test)
+        if not entries:
             return "not run (no such test collected)"
-        return entry.get("message") or entry["outcome"]
+        bad = next((e for e in entries if e["outcome"] != "passed"), entries[0])
+        return bad.get("message") or bad["outcome"]
 
 
 @dataclass
@@ -208,7 +222,7 @@ def without_gold(session: Session) -> str | None:
         workspace.apply(session.tree, data.patch, "patch")
     if ran is None:
         return None
-    passing = [t for t in data.fail_to_pass if ran.tests.get(t, {}).get("outcome") == "passed"]
+    passing = ran.passing(data.fail_to_pass)
     if not passing:
         return None
     return (f"warning: {len(passing)} FAIL_TO_PASS test(s) pass without the gold patch, so they do "
