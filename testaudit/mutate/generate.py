@@ -17,7 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from testaudit.mutate.operators import OPERATORS, Operator
-from testaudit.records import Location, Mutant, MutantStatus, Position, RepositoryData, Task
+from testaudit.records import Location, Mutant, MutantStatus, Position, Task
 
 
 class GenerationError(Exception):
@@ -261,14 +261,8 @@ def _mutated_program(
 
 
 def generate(task: Task, operators: tuple[Operator, ...] = OPERATORS) -> list[Mutant]:
-    """All mutants of the task's solution; equivalent ones and duplicates are marked, not run.
-
-    A repository task's solution is its gold patch: its mutants are those of the patched files'
-    added lines (mutate/patch.py)."""
-    if isinstance(task.suite_data, RepositoryData):
-        from testaudit.mutate.patch import generate_patched
-
-        return generate_patched(task, task.suite_data, operators)
+    """All mutants of a function task's solution; equivalent ones and duplicates are marked, not
+    run. (A repository task's mutants come from mutate/patch.py; mutate.generate picks.)"""
     return generate_text(task.task_id, task.source, operators,
                          lambda offsets, wrapper: _Collector(task.solution_start, task.solution_end,
                                                              offsets, wrapper))

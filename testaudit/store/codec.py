@@ -123,10 +123,9 @@ def mutant_result_from_json(data: dict) -> MutantResult:
 
 def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
     """A mutant with its final verdict (`TaskAudit.outcome`), without the task id."""
-    return {
+    entry = {
         "id": mutant.id,
         "operator": mutant.operator,
-        "file": mutant.file,  # a repository task's patched file; None for a function task
         "location": location_to_json(mutant.location),
         "start": mutant.start,
         "end": mutant.end,
@@ -142,6 +141,9 @@ def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
         "suggested_test": outcome.suggested_test,
         "inputs_tried": outcome.inputs_tried,
     }
+    if mutant.file is not None:  # a repository task's patched file (function tasks' files stay as they were)
+        entry["file"] = mutant.file
+    return entry
 
 
 def mutant_entry_from_json(data: dict, task_id: str) -> tuple[Mutant, MutantResult]:
