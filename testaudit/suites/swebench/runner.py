@@ -39,6 +39,7 @@ from testaudit.records import (
     ResultBatch,
     TaskJob,
 )
+from testaudit.sandbox import isolate
 from testaudit.suites.swebench import workspace
 
 Emit = Callable[[object], None]
@@ -97,6 +98,10 @@ class Session:
     forks: int = 0
     fresh_runs: int = 0
     config_count: int = field(default=0)
+    # The worker's network namespace with only loopback up (sandbox/isolate.py), which every
+    # test process joins; None where namespaces are refused (or --no-isolation): then the tests
+    # reach the network (docs/swebench.md, "Containment").
+    network: int | None = None
 
     def env(self, config: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "COVERAGE_"))}
@@ -123,10 +128,13 @@ class Session:
                 "-q", "--rootdir", str(self.tree), *args]
 
     def limits(self) -> None:
-        """In the test process: the memory cap, its own session (killed as a group)."""
+        """In the test process: the memory cap, its own session (killed as a group), no network
+        but loopback."""
         cap = self.settings.memory_cap_bytes
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         os.setsid()
+        if self.network is not None:
+            isolate.join_network(self.network)
 
     def run(self, tests: list[str], timeout: float, coverage: bool = False,
             stop_first: bool = False) -> TestRun | None:
@@ -370,6 +378,8 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
         assert isinstance(data, RepositoryData) and data.env is not None and data.workspace
         with tempfile.TemporaryDirectory(prefix="testaudit-swe-") as scratch:
             session = Session(data, Path(data.workspace), Path(scratch), settings)
+            if settings.isolate and isolate.status().isolated:
+                session.network = isolate.sandbox_network()
             _plugin_dir(session.scratch)
             _run(session, job, emit)
     except workspace.WorkspaceError as exc:
