@@ -291,7 +291,8 @@ def test_an_audit_finds_the_known_survivors_and_kills_and_isolate_agrees(tmp_pat
     assert killed and all(m.get("killedBy") for m in killed)
     # The HTML page lists the patched file and names each survivor at file:line.
     page = (tmp_path / "out-warm" / "acme__calc-1.html").read_text()
-    assert "=== calc/core.py (with the gold patch) ===" in page and "calc/core.py:7: x &gt; hi → x &gt;= hi" in page
+    assert "=== calc/core.py (with the gold patch) ===" in page
+    assert "calc/core.py:7: &gt; → &gt;=" in page
 
 
 def test_a_reference_failing_its_tests_is_broken_with_the_failing_ids(tmp_path: Path, instance: dict) -> None:
