@@ -116,6 +116,7 @@ class RepoSettings:
     env: str = "current"  # --env: "current" (this interpreter) or "venv" (built from --env-spec)
     env_spec: Path | None = None  # --env-spec FILE; None: the spec shipped with testaudit
     isolate: bool = False  # --isolate: a fresh pytest per mutant instead of the warm forked session
+    env_cache: Path | None = None  # where venvs are kept; None: under --cache-dir (or its default)
 
     def to_json(self) -> dict:
         """What decides verdicts (not where the trees come from): hash material."""

@@ -353,7 +353,8 @@ def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> 
     the mutants are made from the patched files, and the trees must outlive the run stage."""
     from testaudit.suites.swebench.prepare import prepare
 
-    return prepare(tasks, config.repo, trees, config.cache_dir or Path(".testaudit-cache"))
+    envs = config.repo.env_cache or config.cache_dir or Path(".testaudit-cache")  # --no-cache keeps venvs
+    return prepare(tasks, config.repo, trees, envs)
 
 
 def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset, tasks: list[Task],

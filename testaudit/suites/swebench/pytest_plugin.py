@@ -139,13 +139,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- serve: the warm session ------------------------------------------------------------------
 
 
-def _walk(code: types.CodeType, parent: int | None, out: list) -> None:
-    """Every code object under `code`, in order, with its parent's index."""
-    index = len(out)
-    out.append((code, parent))
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            _walk(const, index, out)
+def _index(module: types.CodeType) -> dict[str, tuple[types.CodeType, str | None]]:
+    """Every code object under a module's, keyed "qualname#n" (the n-th of that qualname, in
+    order: a qualname names its enclosing functions, so a key never moves to another function),
+    with its parent's key."""
+    out: dict[str, tuple[types.CodeType, str | None]] = {}
+    seen: dict[str, int] = {}
+
+    def walk(code: types.CodeType, parent: str | None) -> None:
+        n = seen.get(code.co_qualname, 0)
+        seen[code.co_qualname] = n + 1
+        key = f"{code.co_qualname}#{n}"
+        out[key] = (code, parent)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                walk(const, key)
+
+    walk(module, None)
+    return out
 
 
 def _shallow(code: types.CodeType) -> tuple:
@@ -170,38 +181,39 @@ def _live_functions(paths: set[str]) -> dict[tuple[str, str, int], list[types.Fu
 
 def swap_plan(path: str, original: str, mutated: str, live: dict) -> tuple[list, str | None]:
     """[(function objects, new code)] that turn the original file into the mutant, or a reason
-    why the mutant must run in a fresh pytest."""
+    why the mutant must run in a fresh pytest.
+
+    Each code object that differs (or exists on one side only: a `True` condition can make the
+    compiler drop a nested lambda) is traced up to the nearest enclosing function that is alive
+    in this process; that function gets the mutant's code object for it."""
     try:
-        old_tree: list = []
-        new_tree: list = []
-        _walk(compile(original, path, "exec", dont_inherit=True), None, old_tree)
-        _walk(compile(mutated, path, "exec", dont_inherit=True), None, new_tree)
+        old = _index(compile(original, path, "exec", dont_inherit=True))
+        new = _index(compile(mutated, path, "exec", dont_inherit=True))
     except (SyntaxError, ValueError) as exc:
         return [], f"does not compile: {exc}"
-    if len(old_tree) != len(new_tree) or any(a.co_qualname != b.co_qualname
-                                              for (a, _), (b, _) in zip(old_tree, new_tree, strict=True)):
-        return [], "the mutant changes which functions the file defines"
-    targets: dict[int, None] = {}
-    for index, ((old, _), (new, _)) in enumerate(zip(old_tree, new_tree, strict=True)):
-        if _shallow(old) == _shallow(new):
+    module = next(iter(old))
+
+    def live_key(code: types.CodeType) -> tuple[str, str, int]:
+        return (path, code.co_qualname, code.co_firstlineno)
+
+    targets: dict[str, None] = {}
+    for key in dict.fromkeys([*old, *new]):
+        if key in old and key in new and _shallow(old[key][0]) == _shallow(new[key][0]):
             continue
-        climb: int | None = index
-        while climb is not None:
-            code = old_tree[climb][0]
-            if (path, code.co_qualname, code.co_firstlineno) in live:
-                break
-            climb = old_tree[climb][1]
-        if climb is None or climb == 0:
+        tree = old if key in old else new
+        climb: str | None = key
+        while climb is not None and not (climb in old and climb in new and live_key(old[climb][0]) in live):
+            climb = tree[climb][1]
+        if climb is None or climb == module:
             return [], "the mutant changes module-level or class-level code"
         targets[climb] = None
     plan = []
-    for index in targets:
-        old = old_tree[index][0]
-        new = new_tree[index][0]
-        functions = live[(path, old.co_qualname, old.co_firstlineno)]
-        if any(len(f.__code__.co_freevars) != len(new.co_freevars) for f in functions):
+    for key in targets:
+        functions = live[live_key(old[key][0])]
+        code = new[key][0]
+        if any(len(f.__code__.co_freevars) != len(code.co_freevars) for f in functions):
             return [], "the mutant changes a closure's free variables"
-        plan.append((functions, new))
+        plan.append((functions, code))
     if not plan:
         return [], "no code object changed"
     return plan, None
