@@ -5,7 +5,8 @@ The repository `calc` has a bug (clamp never caps at `hi`); the gold patch fixes
 guard and a function no test calls; the test patch adds the FAIL_TO_PASS test. Known verdicts:
 `return hi` -> `return None` is killed by the F2P test; `x > hi` -> `x >= hi` survives (no test has
 x == hi), as does dropping the `lo > hi` guard (no test passes lo > hi); `describe` is never run
-(no_coverage). The last test rebuilds pallets__flask-4045 from its sdist and audits it.
+(no_coverage); dropping `i += 1` from `total`'s loop never ends (timeout). The last test rebuilds
+pallets__flask-4045 from its sdist and audits it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ def scale(values, factor):
 
 def describe(x):
     return "big" if x > 100 else "small"
+
+
+def total(values):
+    result = 0
+    i = 0
+    while i < len(values):
+        result += values[i]
+        i += 1
+    return result
 '''
 
 BASE_TESTS = '''\
@@ -80,9 +90,15 @@ NEW_TEST = '''
 
 def test_clamp_high():
     assert clamp(15, 0, 10) == 10
+
+
+def test_total():
+    from calc.core import total
+
+    assert total([1, 2, 3]) == 6
 '''
 
-F2P = ["tests/test_core.py::test_clamp_high"]
+F2P = ["tests/test_core.py::test_clamp_high", "tests/test_core.py::test_total"]
 P2P = ["tests/test_core.py::test_clamp_low", "tests/test_core.py::test_scale"]
 
 
@@ -130,10 +146,15 @@ def _write(path: Path, records: list[dict]) -> Path:
     return path
 
 
+# Three operators give every status the audit tests look for; a fresh pytest costs 1-3 s here,
+# and --isolate pays it per mutant.
+OPERATORS = ("compare_boundary", "delete_statement", "return_value")
+
+
 def _audit(tmp_path: Path, records: list[dict], repos: Path, name: str, isolate: bool = False):
     dataset = _write(tmp_path / f"{name}.json", records)
     config = RunConfig(dataset=str(dataset), workers=1, out=tmp_path / f"out-{name}", cache_dir=None,
-                       triage=False, repo=RepoSettings(repos=repos, isolate=isolate))
+                       triage=False, operators=OPERATORS, repo=RepoSettings(repos=repos, isolate=isolate))
     return run(config)
 
 
@@ -206,7 +227,7 @@ def test_bad_command_lines_end_in_one_line_and_exit_code_2(tmp_path: Path, insta
 def test_the_patch_parser_gives_each_files_added_lines(instance: dict) -> None:
     (change,) = patches.parse(instance["record"]["patch"])
     # The guard (3-4), the cap (7-8), and the blank lines and function after scale (14-17).
-    assert change.path == "calc/core.py" and change.added == (3, 4, 7, 8, 14, 15, 16, 17)
+    assert change.path == "calc/core.py" and change.added == (3, 4, 7, 8, *range(14, 27))
 
 
 def test_mutants_touch_only_added_lines_inside_functions_never_messages(tmp_path: Path,
@@ -274,12 +295,14 @@ def test_an_audit_finds_the_known_survivors_and_kills_and_isolate_agrees(tmp_pat
     assert audit.status is TaskStatus.OK and audit.message is None
     verdicts = _by_change(warm)
     status = {k: v[0] for k, v in verdicts.items()}
-    assert status["7: if x <= hi:"] is MutantStatus.KILLED
+    assert status["7: pass"] is MutantStatus.KILLED
     assert status["8: return None"] is MutantStatus.KILLED  # only the F2P test reaches it
     assert verdicts["8: return None"][1].startswith("killed by tests/test_core.py::test_clamp_high: ")
     assert status["7: if x >= hi:"] is MutantStatus.SURVIVED
     assert status["3: if lo >= hi:"] is MutantStatus.SURVIVED
-    assert any(s is MutantStatus.NO_COVERAGE for k, s in status.items() if k.startswith("17:"))
+    assert status["25: pass"] is MutantStatus.TIMEOUT
+    assert status["23: while i <= len(values):"] is MutantStatus.KILLED
+    assert status["17: return None"] is MutantStatus.NO_COVERAGE
     assert all(s is not MutantStatus.NO_COVERAGE for k, s in status.items() if not k.startswith("17:"))
     isolated = _by_change(_audit(tmp_path, [instance["record"]], instance["repos"], "isolate", isolate=True))
     assert {k: v[0] for k, v in isolated.items()} == status
@@ -311,7 +334,7 @@ def test_fail_to_pass_tests_that_pass_without_the_gold_patch_are_flagged(tmp_pat
     (audit,) = _audit(tmp_path, [record], instance["repos"], "flagged").tasks
     assert audit.status is TaskStatus.OK
     assert "pass without the gold patch" in audit.message and "test_scale" in audit.message
-    assert "test_clamp_high" not in audit.message
+    assert "test_clamp_high" not in audit.message and "test_total" not in audit.message
 
 
 # --- real data ---------------------------------------------------------------------------------

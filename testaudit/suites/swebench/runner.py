@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import resource
+import select
 import shutil
 import subprocess
 import tempfile
@@ -50,6 +51,7 @@ WARM_OVERHEAD_S = 2.0
 FRESH_OVERHEAD_FACTOR = 3.0  # x the reference run's own start-up (its wall time minus its tests)
 FRESH_OVERHEAD_MIN_S = 5.0
 REFERENCE_TIMEOUT_S = 900.0
+SERVER_GRACE_S = 30.0  # past a mutant's budget, how long the warm session may stay silent
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,9 @@ class WarmSession:
         os.close(from_child)
         self.writer = os.fdopen(self.to_server, "w", encoding="utf-8")
         self.reader = os.fdopen(self.from_server, "r", encoding="utf-8")
-        line = self.reader.readline()
+        self.dead = False
+        ready, _, _ = select.select([self.reader], [], [], REFERENCE_TIMEOUT_S)
+        line = self.reader.readline() if ready else ""
         self.ready = bool(line) and "ready" in json.loads(line)
 
     def run(self, mutant: Mutant, tests: list[str], limit: float) -> dict | None:
@@ -324,10 +328,13 @@ class WarmSession:
         try:
             self.writer.write(json.dumps(command) + "\n")
             self.writer.flush()
-            line = self.reader.readline()
-        except (BrokenPipeError, OSError):
-            return None
+            # The server kills a child at its budget; a server silent well past it is stuck.
+            ready, _, _ = select.select([self.reader], [], [], limit + SERVER_GRACE_S)
+            line = self.reader.readline() if ready else ""
+        except (BrokenPipeError, OSError, ValueError):
+            line = ""
         if not line:
+            self.dead = True
             return None
         self.session.forks += 1
         return json.loads(line)
@@ -352,6 +359,9 @@ class WarmSession:
 
 def run_warm(warm: WarmSession, session: Session, ref: Reference, mutant: Mutant,
              tests: list[str]) -> MutantResult:
+    if warm.dead:
+        result = run_fresh(session, ref, mutant, tests)
+        return dataclasses.replace(result, detail=f"{result.detail} (fresh pytest: the warm session is gone)")
     limit = budget(session, ref, tests, fresh=False)
     answer = warm.run(mutant, tests, limit)
     if answer is None or answer["status"] == "fallback":
