@@ -360,3 +360,29 @@ def test_pallets_flask_4045_rebuilt_from_its_sdist_is_audited_end_to_end(tmp_pat
     statuses = [audit.outcome(m).status for m in audit.mutants]
     assert MutantStatus.KILLED in statuses and MutantStatus.SURVIVED in statuses
     assert MutantStatus.ERROR not in statuses and MutantStatus.PENDING not in statuses
+
+
+def test_a_bare_mirror_named_owner__name_serves_as_the_repository(tmp_path: Path, instance: dict) -> None:
+    mirrors = tmp_path / "mirrors"
+    mirrors.mkdir()
+    _git(["clone", "-q", "--mirror", str(instance["repo"]), str(mirrors / "acme__calc.git")], tmp_path)
+    task = load(str(_write(tmp_path / "one.json", [instance["record"]]))).tasks[0]
+    (task,) = prepare.prepare([task], RepoSettings(repos=mirrors), tmp_path / "trees", tmp_path)
+    assert task.status is TaskStatus.OK, task.message
+    assert (Path(task.suite_data.workspace) / "calc" / "core.py").read_text() == GOLD_CORE
+    other = {**instance["record"], "repo": "acme/other"}
+    missing = load(str(_write(tmp_path / "two.json", [other]))).tasks[0]
+    (missing,) = prepare.prepare([missing], RepoSettings(repos=mirrors), tmp_path / "trees2", tmp_path)
+    assert missing.status is TaskStatus.ERROR and "no clone of acme/other" in missing.message
+
+
+def test_the_gate_fails_an_instance_with_survivors_and_writes_junit(tmp_path: Path, instance: dict) -> None:
+    dataset = _write(tmp_path / "one.json", [instance["record"]])
+    junit = tmp_path / "swe.xml"
+    args = ["gate", str(dataset), "--repos", str(instance["repos"]), "--no-cache", "--no-triage",
+            "--workers", "1", "--out", str(tmp_path / "out"), "--operator", "compare_boundary",
+            "--max-survivors", "0", "--junit", str(junit)]
+    done = subprocess.run([sys.executable, "-m", "testaudit", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "acme__calc-1" in junit.read_text() and "Traceback" not in done.stderr
