@@ -26,6 +26,7 @@ from testaudit.load import load
 from testaudit.mutate import generate
 from testaudit.pipeline import run
 from testaudit.records import MutantStatus, RepositoryData, TaskStatus
+from testaudit.sandbox import isolate
 from testaudit.suites.swebench import patch as patches
 from testaudit.suites.swebench import prepare, pytest_plugin, workspace
 
@@ -99,6 +100,20 @@ def test_total():
 '''
 
 F2P = ["tests/test_core.py::test_clamp_high", "tests/test_core.py::test_total"]
+
+NET_TEST = '''\
+import socket
+
+import pytest
+
+
+def test_loopback_only():
+    with socket.create_server(("127.0.0.1", 0)) as server:  # loopback works
+        socket.create_connection(server.getsockname(), timeout=5).close()
+    with pytest.raises(OSError):  # nothing else is reachable
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+'''
+
 P2P = ["tests/test_core.py::test_clamp_low", "tests/test_core.py::test_scale"]
 
 
@@ -132,13 +147,18 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = _git(["rev-parse", "HEAD"], repo).strip()
     gold = _diff(repo, "calc/core.py", GOLD_CORE)
     test_patch = _diff(repo, "tests/test_core.py", BASE_TESTS + NEW_TEST)
+    (repo / "tests" / "test_net.py").write_text(NET_TEST)
+    _git(["add", "-N", "tests/test_net.py"], repo)
+    net_patch = _git(["diff", "--", "tests/test_net.py"], repo)
+    _git(["rm", "-q", "--cached", "tests/test_net.py"], repo)
+    (repo / "tests" / "test_net.py").unlink()
     # A later commit: the audit must export base_commit, not whatever the clone has checked out.
     (repo / "calc" / "core.py").write_text(BASE_CORE + "\n# later\n")
     _git(["commit", "-qam", "later"], repo)
     record = {"repo": "acme/calc", "instance_id": "acme__calc-1", "base_commit": base, "patch": gold,
               "test_patch": test_patch, "version": "1.0", "FAIL_TO_PASS": json.dumps(F2P),
               "PASS_TO_PASS": json.dumps(P2P), "environment_setup_commit": base}
-    return {"repos": repos, "repo": repo, "record": record}
+    return {"repos": repos, "repo": repo, "record": record, "net_patch": net_patch}
 
 
 def _write(path: Path, records: list[dict]) -> Path:
@@ -386,3 +406,17 @@ def test_the_gate_fails_an_instance_with_survivors_and_writes_junit(tmp_path: Pa
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=300)
     assert done.returncode == 1, done.stderr
     assert "acme__calc-1" in junit.read_text() and "Traceback" not in done.stderr
+
+
+def test_the_tests_reach_loopback_and_nothing_else(tmp_path: Path, instance: dict) -> None:
+    """Without the network namespace (--no-isolation) this instance is broken: checked by hand."""
+    if not isolate.status().isolated:
+        pytest.skip(f"no network namespace here: {isolate.status().reason}")
+    reach = "import socket; socket.create_connection(('pypi.org', 443), 5)"
+    probe = subprocess.run([sys.executable, "-c", reach], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip("this machine reaches no outside host: nothing to block")
+    record = {**instance["record"], "test_patch": instance["record"]["test_patch"] + instance["net_patch"],
+              "PASS_TO_PASS": json.dumps(P2P + ["tests/test_net.py::test_loopback_only"])}
+    (audit,) = _audit(tmp_path, [record], instance["repos"], "net").tasks
+    assert audit.status is TaskStatus.OK, audit.message  # broken if the test reached pypi.org

@@ -147,19 +147,20 @@ class Session:
                               "coverage_files": [str(self.tree / f.path) for f in self.data.files]
                               if coverage else []})
         files = list(dict.fromkeys(t.split("::")[0] for t in tests))
-        (self.scratch / "tmp").mkdir(exist_ok=True)
+        private = Path(tempfile.mkdtemp(prefix="tmp-", dir=self.scratch))  # this run's own TMPDIR
+        env = {**self.env(config), "TMPDIR": str(private)}
         started = time.perf_counter()
         self.fresh_runs += 1
-        process = subprocess.Popen(self.command(files), cwd=self.tree, env=self.env(config),
+        process = subprocess.Popen(self.command(files), cwd=self.tree, env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, preexec_fn=self.limits)
         try:
             _, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
             return None
         finally:
             _kill_group(process)  # whatever a test started in its group goes with it
+            shutil.rmtree(private, ignore_errors=True)
         wall = time.perf_counter() - started
         if not out.is_file():
             message = " ".join(stderr.decode(errors="replace").split())[-300:]
