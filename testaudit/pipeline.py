@@ -35,6 +35,7 @@ from testaudit.records import (
     ReferenceRun,
     ResultBatch,
     StrengthenReport,
+    SuiteKind,
     Task,
     TaskAudit,
     TaskJob,
@@ -130,6 +131,8 @@ def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: l
         # The same task ids get other tests under another format, suite or --challenge.
         "load": [dataset.format, config.suite, config.challenge],
     }
+    if any(t.suite_kind is SuiteKind.REPOSITORY for t in tasks):  # other keys stay as they were
+        key["repo"] = config.repo.to_json()
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
