@@ -357,7 +357,7 @@ def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> 
     from testaudit.suites.swebench.prepare import prepare
 
     envs = config.repo.env_cache or config.cache_dir or Path(".testaudit-cache")  # --no-cache keeps venvs
-    return prepare(tasks, config.repo, trees, envs)
+    return prepare(tasks, config.repo, trees, envs, differential=config.triage)
 
 
 def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset, tasks: list[Task],
@@ -390,6 +390,10 @@ def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset
     # Kinds that run their whole job themselves (repository tasks) have no function to triage.
     triaged = [a for a in fresh if getattr(suite_for(a.task), "run_job", None) is None]
     triage_seconds = _triage(triage_input, triaged, out, progress, config)
+    if config.triage and len(triaged) < len(fresh) and triage_seconds is None:
+        # Repository tasks are triaged inside their own job (the differential run of each
+        # survivor, suites/swebench/runner.py): triage did run.
+        triage_seconds = 0.0
     if cache is not None:  # after triage, so that entries carry witnesses and suggested tests
         for audit in fresh:
             if audit.task.task_id in plan.keys:

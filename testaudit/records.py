@@ -116,6 +116,7 @@ class RepositoryData:
     # folder of this run, so it is no part of a cache key (store/cache.py skips it).
     workspace: str = field(default="", metadata={"material": False})
     isolate: bool = False  # --isolate: a fresh pytest per mutant, never the warm forked session
+    differential: bool = False  # triage on: each survivor's recorded calls are run on it too
 
     @property
     def tests(self) -> tuple[str, ...]:

@@ -72,6 +72,10 @@ def total(values):
         result += values[i]
         i += 1
     return result
+
+
+def span(values):
+    return min(values), max(values)
 '''
 
 BASE_TESTS = '''\
@@ -97,9 +101,16 @@ def test_total():
     from calc.core import total
 
     assert total([1, 2, 3]) == 6
+
+
+def test_span():
+    from calc.core import span
+
+    assert span([3, 1, 2])[0] == 1
 '''
 
-F2P = ["tests/test_core.py::test_clamp_high", "tests/test_core.py::test_total"]
+F2P = ["tests/test_core.py::test_clamp_high", "tests/test_core.py::test_total",
+       "tests/test_core.py::test_span"]
 
 NET_TEST = '''\
 import socket
@@ -168,13 +179,14 @@ def _write(path: Path, records: list[dict]) -> Path:
 
 # Three operators give every status the audit tests look for; a fresh pytest costs 1-3 s here,
 # and --isolate pays it per mutant.
-OPERATORS = ("compare_boundary", "delete_statement", "return_value")
+OPERATORS = ("compare_boundary", "delete_statement", "return_value", "builtin")
 
 
-def _audit(tmp_path: Path, records: list[dict], repos: Path, name: str, isolate: bool = False):
+def _audit(tmp_path: Path, records: list[dict], repos: Path, name: str, isolate: bool = False,
+           triage: bool = False):
     dataset = _write(tmp_path / f"{name}.json", records)
     config = RunConfig(dataset=str(dataset), workers=1, out=tmp_path / f"out-{name}", cache_dir=None,
-                       triage=False, operators=OPERATORS, repo=RepoSettings(repos=repos, isolate=isolate))
+                       triage=triage, operators=OPERATORS, repo=RepoSettings(repos=repos, isolate=isolate))
     return run(config)
 
 
@@ -247,7 +259,7 @@ def test_bad_command_lines_end_in_one_line_and_exit_code_2(tmp_path: Path, insta
 def test_the_patch_parser_gives_each_files_added_lines(instance: dict) -> None:
     (change,) = patches.parse(instance["record"]["patch"])
     # The guard (3-4), the cap (7-8), and the blank lines and function after scale (14-17).
-    assert change.path == "calc/core.py" and change.added == (3, 4, 7, 8, *range(14, 27))
+    assert change.path == "calc/core.py" and change.added == (3, 4, 7, 8, *range(14, 31))
 
 
 def test_mutants_touch_only_added_lines_inside_functions_never_messages(tmp_path: Path,
@@ -310,7 +322,7 @@ def _by_change(summary) -> dict[str, tuple[MutantStatus, str | None]]:
 
 def test_an_audit_finds_the_known_survivors_and_kills_and_isolate_agrees(tmp_path: Path,
                                                                          instance: dict) -> None:
-    warm = _audit(tmp_path, [instance["record"]], instance["repos"], "warm")
+    warm = _audit(tmp_path, [instance["record"]], instance["repos"], "warm", triage=True)
     (audit,) = warm.tasks
     assert audit.status is TaskStatus.OK and audit.message is None
     verdicts = _by_change(warm)
@@ -323,6 +335,17 @@ def test_an_audit_finds_the_known_survivors_and_kills_and_isolate_agrees(tmp_pat
     assert status["25: pass"] is MutantStatus.TIMEOUT
     assert status["23: while i <= len(values):"] is MutantStatus.KILLED
     assert status["17: return None"] is MutantStatus.NO_COVERAGE
+    # Triage: the survivor `max` -> `min` returns (1, 1) on the test's own call, where the gold
+    # patch returns (1, 3): a confirmed wrong patch, with a suggested test checked both ways.
+    (wrong,) = [m for m in audit.mutants if m.replacement == "min" and m.location.start.line == 30]
+    verdict = audit.outcome(wrong)
+    assert verdict.status is MutantStatus.SURVIVED and verdict.witness is not None
+    assert (verdict.witness.input, verdict.witness.expected, verdict.witness.actual) == \
+        ("span([3, 1, 2])", "(1, 3)", "(1, 1)")
+    assert verdict.suggested_test and "assert span([3, 1, 2]) == (1, 3)" in verdict.suggested_test
+    assert audit.confirmed_wrong == 1 and warm.triaged
+    (boundary,) = [m for m in audit.mutants if m.replacement == ">=" and m.location.start.line == 7]
+    assert audit.outcome(boundary).witness is None  # agrees with x > hi on every call the tests make
     assert all(s is not MutantStatus.NO_COVERAGE for k, s in status.items() if not k.startswith("17:"))
     isolated = _by_change(_audit(tmp_path, [instance["record"]], instance["repos"], "isolate", isolate=True))
     assert {k: v[0] for k, v in isolated.items()} == status

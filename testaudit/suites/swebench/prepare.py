@@ -21,7 +21,8 @@ def repository_tasks(tasks: list[Task]) -> list[Task]:
     return [t for t in tasks if isinstance(t.suite_data, RepositoryData) and t.status is TaskStatus.OK]
 
 
-def prepare(tasks: list[Task], settings: RepoSettings, scratch: Path, cache: Path) -> list[Task]:
+def prepare(tasks: list[Task], settings: RepoSettings, scratch: Path, cache: Path,
+            differential: bool = False) -> list[Task]:
     """The tasks, each repository task with its tree built, or in error naming why."""
     wanted = repository_tasks(tasks)
     if not wanted:
@@ -38,12 +39,13 @@ def prepare(tasks: list[Task], settings: RepoSettings, scratch: Path, cache: Pat
     out = []
     for number, task in enumerate(tasks):
         if task in wanted:
-            task = _prepared(task, settings, scratch / f"{number}", cache, specs)
+            task = _prepared(task, settings, scratch / f"{number}", cache, specs, differential)
         out.append(task)
     return out
 
 
-def _prepared(task: Task, settings: RepoSettings, folder: Path, cache: Path, specs: dict) -> Task:
+def _prepared(task: Task, settings: RepoSettings, folder: Path, cache: Path, specs: dict,
+              differential: bool) -> Task:
     data = task.suite_data
     assert isinstance(data, RepositoryData)
     try:
@@ -51,7 +53,8 @@ def _prepared(task: Task, settings: RepoSettings, folder: Path, cache: Path, spe
         files = tuple(PatchedFile(change.path, (tree / change.path).read_text(encoding="utf-8"), change.added)
                       for change in patch.parse(data.patch)
                       if change.path.endswith(".py") and not change.deleted)
-        data = dataclasses.replace(data, files=files, workspace=str(tree), isolate=settings.isolate)
+        data = dataclasses.replace(data, files=files, workspace=str(tree), isolate=settings.isolate,
+                                   differential=differential)
         plan = env.current(data, specs) if settings.env == "current" else env.venv(data, specs, tree, cache)
         data = dataclasses.replace(data, env=plan)
     except (workspace.WorkspaceError, env.EnvError, OSError, UnicodeDecodeError) as exc:

@@ -24,10 +24,12 @@ import os
 import resource
 import select
 import signal
+import sys
 import tempfile
 import time
 import traceback
 import types
+from dataclasses import dataclass
 
 import pytest
 
@@ -257,7 +259,8 @@ def _run_one(items: list, plan: list, command: dict) -> dict:
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(items, plan, int(command.get("memory", 0)), workdir, write_end)
+        body = _diff_child if command.get("diff") else _child
+        body(items, plan, int(command.get("memory", 0)), workdir, write_end)
     os.close(write_end)
     deadline = started + float(command["budget"])
     chunks = b""
@@ -299,6 +302,194 @@ def _remove(folder: str) -> None:
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- diff: a survivor against the gold patch on the calls the tests make ----------------------
+
+PLAIN_DEPTH = 4
+CALLS_LIMIT = 200  # recorded calls compared per survivor
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """Plain data: what a witness can show and a suggested test can write back as a literal."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return True
+    if depth >= PLAIN_DEPTH:
+        return False
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value) in (list, tuple, set, frozenset) and all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return type(value) is dict and all(_plain(k, depth + 1) and _plain(v, depth + 1)
+                                           for k, v in value.items())
+    return False
+
+
+def _outcome(function: types.FunctionType, args: tuple, kwargs: dict) -> tuple[str, str, object]:
+    """("value", repr, value) or ("raises", "Type: message", exception)."""
+    try:
+        result = function(*args, **kwargs)
+    except Exception as exc:
+        return "raises", f"{type(exc).__name__}: {_short(str(exc), 200)}", exc
+    return "value", repr(result), result
+
+
+def _owners(function: types.FunctionType) -> list[tuple[object, str, bool]]:
+    """(module or class, attribute name, is a method) under which `function` is reachable."""
+    found = []
+    for referrer in gc.get_referrers(function):
+        if type(referrer) is not dict:
+            continue
+        names = [k for k, v in referrer.items() if v is function and isinstance(k, str)]
+        if not names:
+            continue
+        for module in list(sys.modules.values()):
+            if getattr(module, "__dict__", None) is referrer:
+                found += [(module, n, False) for n in names]
+        for owner in gc.get_referrers(referrer):
+            if isinstance(owner, type) and owner.__dict__.get(names[0]) is function:
+                found += [(owner, n, True) for n in names]
+    return found
+
+
+def _call_text(name: str, args: tuple, kwargs: dict, method: bool) -> str:
+    shown = ([f"<{type(args[0]).__name__}>"] + [repr(a) for a in args[1:]]) if method \
+        else [repr(a) for a in args]
+    shown += [f"{k}={v!r}" for k, v in kwargs.items()]
+    return _short(f"{name}({', '.join(shown)})", 1000)
+
+
+def _suggested(owner: object, name: str, args: tuple, kwargs: dict, expected: tuple) -> str | None:
+    """A pytest-style test of a module-level function's call, in the repository's own terms."""
+    if not isinstance(owner, types.ModuleType):
+        return None
+    call = f"{name}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
+    head = f"def test_{name}_on_a_recorded_call():\n    from {owner.__name__} import {name}\n\n"
+    if expected[0] == "raises":
+        exc = type(expected[2])
+        if exc.__module__ != "builtins":
+            return None
+        return head + f"    with pytest.raises({exc.__name__}):\n        {call}\n"
+    try:
+        if eval(repr(expected[2])) != expected[2]:  # noqa: S307 - the literal must round-trip
+            return None
+    except Exception:
+        return None
+    return head + f"    assert {call} == {expected[1]}\n"
+
+
+def _check_test(text: str, target: _Target) -> bool:
+    """The suggested test passes on the gold patch and fails on the mutant (run here, in the
+    child, with the real function put back under its name while it runs)."""
+    standing = getattr(target.owner, target.name)
+    setattr(target.owner, target.name, target.function)
+    results = []
+    try:
+        for code in (target.reference_code, target.mutant_code):
+            target.function.__code__ = code
+            namespace: dict = {"pytest": pytest}
+            try:
+                exec(text, namespace)  # noqa: S102 - our own test text, on plain-data literals
+                namespace[f"test_{target.name}_on_a_recorded_call"]()
+                results.append(True)
+            except Exception:
+                results.append(False)
+    finally:
+        target.function.__code__ = target.reference_code
+        setattr(target.owner, target.name, standing)
+    return results == [True, False]
+
+
+@dataclass
+class _Target:
+    """One mutated function as reachable under one name, and what the diff found so far."""
+
+    function: types.FunctionType
+    mutant: types.FunctionType
+    owner: object
+    name: str
+    method: bool
+    reference_code: types.CodeType
+    mutant_code: types.CodeType
+
+
+@dataclass
+class _DiffState:
+    found: dict | None = None
+    calls: int = 0
+
+
+def _compare(state: _DiffState, target: _Target, args: tuple, kwargs: dict) -> tuple | None:
+    """Run one recorded call on the gold patch and on the mutant; the gold's outcome, or None
+    when the call is not one to compare (not plain data, or cannot be copied)."""
+    import copy
+
+    shown = args[1:] if target.method else args
+    if state.found is not None or state.calls >= CALLS_LIMIT or not (_plain(shown) and _plain(kwargs)):
+        return None
+    try:
+        copies = copy.deepcopy((args, kwargs))
+    except Exception:
+        return None
+    state.calls += 1
+    expected = _outcome(target.function, args, kwargs)
+    actual = _outcome(target.mutant, *copies)
+    comparable = all(kind == "raises" or _plain(value) for kind, _, value in (expected, actual))
+    if comparable and expected[:2] != actual[:2]:
+        test = _suggested(target.owner, target.name, args, kwargs, expected)
+        if test is not None and not _check_test(test, target):
+            test = None
+        state.found = {"input": _call_text(target.function.__qualname__, args, kwargs, target.method),
+                       "expected": expected[1], "actual": actual[1], "test": test}
+    return expected
+
+
+def _recorder(state: _DiffState, target: _Target) -> types.FunctionType:
+    """A function (so that a class binds `self` to it) that stands in for the mutated one."""
+
+    def recorder(*args: object, **kwargs: object) -> object:
+        expected = _compare(state, target, args, kwargs)
+        if expected is None:
+            return target.function(*args, **kwargs)
+        if expected[0] == "raises":
+            raise expected[2]
+        return expected[2]
+
+    return recorder
+
+
+def _diff_child(items: list, plan: list, memory: int, workdir: str, result_fd: int) -> None:
+    """In a forked child: the tests run on the gold patch, and every call to a mutated function
+    whose arguments are plain data is also made on the mutant (on deep copies); the first call
+    on which the two differ is the witness."""
+    state = _DiffState()
+    try:
+        os.setsid()
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.environ["TMPDIR"] = workdir
+        tempfile.tempdir = workdir
+        for functions, code in plan:
+            for function in functions:
+                mutant = types.FunctionType(code, function.__globals__, function.__name__,
+                                            function.__defaults__, function.__closure__)
+                mutant.__kwdefaults__ = function.__kwdefaults__
+                for owner, name, method in _owners(function):
+                    target = _Target(function, mutant, owner, name, method, function.__code__, code)
+                    setattr(owner, name, _recorder(state, target))
+        RECORDER.tests, RECORDER.first_failure = {}, None
+        for i, item in enumerate(items):
+            following = items[i + 1] if i + 1 < len(items) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+            if state.found is not None:
+                break
+        answer = {"witness": state.found, "calls": state.calls}
+    except BaseException as exc:
+        answer = {"witness": None, "message": f"{type(exc).__name__}: {_short(str(exc))}"}
+    os.write(result_fd, json.dumps(answer).encode() + b"\n")
+    os._exit(0)
 
 
 @pytest.hookimpl(tryfirst=True)

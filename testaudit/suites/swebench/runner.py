@@ -39,6 +39,7 @@ from testaudit.records import (
     RepositoryData,
     ResultBatch,
     TaskJob,
+    Witness,
 )
 from testaudit.sandbox import isolate
 from testaudit.suites.swebench import workspace
@@ -320,12 +321,13 @@ class WarmSession:
         line = self.reader.readline() if ready else ""
         self.ready = bool(line) and "ready" in json.loads(line)
 
-    def run(self, mutant: Mutant, tests: list[str], limit: float) -> dict | None:
-        """The server's answer, or None when the server is gone."""
+    def run(self, mutant: Mutant, tests: list[str], limit: float, diff: bool = False) -> dict | None:
+        """The server's answer, or None when the server is gone. `diff`: the differential run
+        of a survivor instead of its verdict."""
         original = _text(self.session.data, mutant.file or "")
         command = {"id": mutant.id, "file": str(self.session.tree / (mutant.file or "")),
                    "text": mutant.apply(original), "tests": tests, "budget": limit,
-                   "memory": self.session.settings.memory_cap_bytes}
+                   "memory": self.session.settings.memory_cap_bytes, "diff": diff}
         try:
             self.writer.write(json.dumps(command) + "\n")
             self.writer.flush()
@@ -425,7 +427,27 @@ def _run(session: Session, job: TaskJob, emit: Emit) -> None:
         for mutant, tests in plans:
             result = run_warm(warm, session, ref, mutant, tests) if warm is not None \
                 else run_fresh(session, ref, mutant, tests)
+            if result.status is MutantStatus.SURVIVED and warm is not None and session.data.differential:
+                result = differential(warm, session, ref, mutant, tests, result)
             emit(ResultBatch((result,)))
     finally:
         if warm is not None:
             warm.close()
+
+
+def differential(warm: WarmSession, session: Session, ref: Reference, mutant: Mutant, tests: list[str],
+                 result: MutantResult) -> MutantResult:
+    """The survivor's tests run again on the gold patch, each call to the mutated function with
+    plain-data arguments made on the mutant too (pytest_plugin._diff_child): the first call on
+    which they differ is the witness. The call came from the instance's own tests, so it lies in
+    the tested domain: the survivor is a confirmed wrong patch."""
+    if warm.dead:
+        return result
+    limit = 2 * budget(session, ref, tests, fresh=False)  # every call is made twice
+    answer = warm.run(mutant, tests, limit, diff=True)
+    found = (answer or {}).get("witness")
+    if not found:
+        return result
+    witness = Witness(found["input"], found["expected"], found["actual"])
+    return dataclasses.replace(result, witness=witness, suggested_test=found.get("test"),
+                               inputs_tried=int((answer or {}).get("calls", 0)))
