@@ -101,7 +101,7 @@ def venv(data: RepositoryData, specs: dict[tuple[str, str], EnvSpec], tree: Path
     if spec is None:
         raise EnvError(f"--env venv: the spec has no entry for {data.repo} version {data.version}")
     name = f"{data.repo.replace('/', '__')}-{data.version}-{spec.digest}"
-    folder = cache / "envs" / name
+    folder = (cache / "envs" / name).resolve()  # the tests run from the work tree: no relative paths
     python = folder / "bin" / "python"
     if not (folder / "READY").is_file():
         build(spec, folder, tree)
