@@ -7,7 +7,6 @@ import fnmatch
 import hashlib
 import itertools
 import json
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,7 +44,7 @@ from testaudit.records import (
 )
 from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
-from testaudit.sandbox import isolate
+from testaudit.sandbox import isolate, scratch
 from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
 from testaudit.store.session import FILENAME as STORE_FILENAME
@@ -346,9 +345,16 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         raise UsageError(f"--operator: unknown operator {exc}; see `testaudit operators`") from exc
     names = [op.name for op in operators]
     triage_input = _triage_input(config, tasks)  # before the long part: bad files fail fast
-    with tempfile.TemporaryDirectory(prefix="testaudit-trees-") as trees:
+    if not any(t.suite_kind is SuiteKind.REPOSITORY for t in tasks):
+        return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+    # The work trees live in a scratch folder of ours: removed at the end, and by the next
+    # audit if this one is killed (sandbox/scratch.py).
+    trees = scratch.make()
+    try:
         tasks = _prepare_repositories(tasks, config, Path(trees))
         return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+    finally:
+        scratch.remove(trees)
 
 
 def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> list[Task]:

@@ -163,13 +163,19 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict:
     net_patch = _git(["diff", "--", "tests/test_net.py"], repo)
     _git(["rm", "-q", "--cached", "tests/test_net.py"], repo)
     (repo / "tests" / "test_net.py").unlink()
+    (repo / "tests" / "conftest.py").write_text("import no_such_package_here  # noqa\n")
+    _git(["add", "-N", "tests/conftest.py"], repo)
+    missing_package = _git(["diff", "--", "tests/conftest.py"], repo)
+    _git(["rm", "-q", "--cached", "tests/conftest.py"], repo)
+    (repo / "tests" / "conftest.py").unlink()
     # A later commit: the audit must export base_commit, not whatever the clone has checked out.
     (repo / "calc" / "core.py").write_text(BASE_CORE + "\n# later\n")
     _git(["commit", "-qam", "later"], repo)
     record = {"repo": "acme/calc", "instance_id": "acme__calc-1", "base_commit": base, "patch": gold,
               "test_patch": test_patch, "version": "1.0", "FAIL_TO_PASS": json.dumps(F2P),
               "PASS_TO_PASS": json.dumps(P2P), "environment_setup_commit": base}
-    return {"repos": repos, "repo": repo, "record": record, "net_patch": net_patch}
+    return {"repos": repos, "repo": repo, "record": record, "net_patch": net_patch,
+            "missing_package": missing_package}
 
 
 def _write(path: Path, records: list[dict]) -> Path:
@@ -368,6 +374,16 @@ def test_a_reference_failing_its_tests_is_broken_with_the_failing_ids(tmp_path: 
     assert "tests/test_core.py::test_missing" in audit.message
     assert all(audit.outcome(m).status in (MutantStatus.ERROR, MutantStatus.EQUIVALENT)
                for m in audit.mutants)
+
+
+def test_tests_that_cannot_be_collected_make_an_error_not_a_broken_instance(tmp_path: Path,
+                                                                           instance: dict) -> None:
+    test_patch = instance["record"]["test_patch"] + instance["missing_package"]
+    record = {**instance["record"], "test_patch": test_patch}
+    (audit,) = _audit(tmp_path, [record], instance["repos"], "env").tasks
+    assert audit.status is TaskStatus.ERROR
+    assert "the tests cannot run in this environment (current)" in audit.message
+    assert "no_such_package_here" in audit.message and "\n" not in audit.message
 
 
 def test_fail_to_pass_tests_that_pass_without_the_gold_patch_are_flagged(tmp_path: Path,

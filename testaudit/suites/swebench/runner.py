@@ -55,6 +55,10 @@ REFERENCE_TIMEOUT_S = 900.0
 SERVER_GRACE_S = 30.0  # past a mutant's budget, how long the warm session may stay silent
 
 
+class TestsCannotRun(Exception):
+    """The instance's tests cannot even be collected here: str() is the one-line reason."""
+
+
 @dataclass(frozen=True)
 class TestRun:
     """What one pytest run reported (pytest_plugin.py's `out`)."""
@@ -206,6 +210,13 @@ def reference(session: Session) -> Reference:
     if ran is None:
         over = f"the reference ran over {REFERENCE_TIMEOUT_S:.0f} s"
         return Reference(ReferenceRun(task_id, False, over, 0.0), {}, {}, 0.0)
+    broken_run = [(t, e) for t, e in ran.tests.items() if t.startswith("<")]
+    if broken_run and not ran.passing(data.tests):
+        # Nothing collected ran: an environment that cannot run these tests (a missing package,
+        # a pytest too new), not a benchmark bug; the instance is in error, not broken.
+        test, entry = broken_run[0]
+        raise TestsCannotRun(f"the tests cannot run in this environment ({data.env.kind}): "
+                             f"{test.strip('<>')}: {entry.get('message') or 'failed'}")
     failing = ran.failing(data.tests)
     seconds = {t: e["seconds"] for t, e in ran.tests.items()}
     suite = sum(seconds.get(t, 0.0) for t in tests)
@@ -395,7 +406,7 @@ def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
                 session.network = isolate.sandbox_network()
             _plugin_dir(session.scratch)
             _run(session, job, emit)
-    except workspace.WorkspaceError as exc:
+    except (workspace.WorkspaceError, TestsCannotRun) as exc:
         emit(JobFailed(task.task_id, str(exc)))
     except Exception as exc:  # a bug of ours must not take the other tasks down
         emit(JobFailed(task.task_id, f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()))
