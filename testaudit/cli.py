@@ -232,9 +232,9 @@ def main() -> None:
 
 
 def _strengthen_options(fn):
-    """The audit's options but --out (here the file to write) and --resume (it audits afresh)."""
+    """The audit's options but --out (here the file to write); --resume continues its first audit."""
     for option in reversed(_AUDIT_OPTIONS):
-        if option not in (OUT_OPTION, RESUME_OPTION):
+        if option is not OUT_OPTION:
             fn = option(fn)
     return fn
 
@@ -259,7 +259,7 @@ def strengthen(**kw) -> None:
     from testaudit.report.terminal import TerminalProgress, print_strengthen
 
     target, max_tests, reports = kw.pop("target"), kw.pop("max_tests"), kw.pop("reports")
-    done = run_strengthen(_config({**kw, "out": None, "resume": False}), target, max_tests, reports,
+    done = run_strengthen(_config({**kw, "out": None}), target, max_tests, reports,
                           TerminalProgress)
     print_strengthen(done.report, str(done.after_out))
 

@@ -521,7 +521,7 @@ def unrun(summary: AuditSummary) -> list[Mutant]:
 
 # --- strengthen: write the benchmark back with the tests triage chose, then re-audit it --------
 
-STRENGTHEN_ROUNDS = 3  # audits of the written file at most: each may confirm survivors the last missed
+STRENGTHEN_ROUNDS = 5  # audits of the written file at most: each may confirm survivors the last missed
 
 
 @dataclass(frozen=True)
@@ -549,8 +549,10 @@ def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = 
 
     source = Path(load(config.dataset, config.format, config.load_options).source)
     stage.check_target(source, target)
+    # config.resume (`strengthen --resume`): the first audit, the long one, goes on from its
+    # session store, triage's added tests included; the re-audits are of a new file each round.
     first = dataclasses.replace(
-        config, out=reports / dataset_name(config.dataset), resume=False, triage=True, cache_dir=None,
+        config, out=reports / dataset_name(config.dataset), triage=True, cache_dir=None,
         triage_settings=dataclasses.replace(config.triage_settings, differential=max_tests))
     before = run(first, progress())  # a fresh Progress per audit: each counts its own verdicts
     added = {a.task.task_id: tuple(a.added_tests) for a in before.tasks

@@ -98,6 +98,15 @@ def test_operator_mutants(operator: str, body: str, expected: list[str]) -> None
     assert mutated_bodies(body, operator) == sorted(expected)
 
 
+def test_return_without_a_space_keeps_its_mutants_and_valid_syntax() -> None:
+    # MBPP's `return(1)` (Mbpp/189): a constant rebuilt without its parentheses made libcst
+    # refuse the whole program, which ended the audit of mbpp.jsonl with an internal error.
+    assert mutated_bodies("return(1)", "integer") == ["return(0)", "return(2)"]
+    assert mutated_bodies("return(a + b)", "return_value") == ["return None"]
+    assert mutated_bodies("x = a * (1)\nreturn x", "integer") == ["x = a * (0)\nreturn x",
+                                                                 "x = a * (2)\nreturn x"]
+
+
 def test_guard_deletion_removes_the_whole_early_return() -> None:
     body = "if not xs:\n    return 0\nreturn xs[0]"
     assert mutated_bodies(body, "delete_statement") == ["pass\nreturn xs[0]"]

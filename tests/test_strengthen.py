@@ -79,6 +79,32 @@ def test_humaneval_fixture_gains_asserts_inside_check_and_its_gap_closes(tmp_pat
         assert added["text"].startswith("assert candidate(") and len(added["text"]) <= 200
 
 
+def test_resume_takes_the_first_audits_added_tests_from_its_session_store(tmp_path) -> None:
+    # A killed strengthen loses its long first audit no more: the tests triage chose are in the
+    # session store. Marked there, they must come back as stored, not be chosen again.
+    import sqlite3
+
+    source = FIXTURES / "triage_tasks.jsonl"
+    done = _run(source, tmp_path / "strong.jsonl")
+    db = sqlite3.connect(done.before_out / "session.sqlite")
+    task_id, stored = db.execute("SELECT task_id, added_tests FROM triage_tasks "
+                                 "WHERE task_id = 'triage/clamp'").fetchone()
+    tests = json.loads(stored)
+    assert tests and tests[0]["kind"] == "suggested"
+    tests[0]["reason"] = "marked in the session store"
+    db.execute("UPDATE triage_tasks SET added_tests = ? WHERE task_id = ?", (json.dumps(tests), task_id))
+    db.commit()
+    db.close()
+    again = _run(source, tmp_path / "again.jsonl", resume=True)
+    clamp = next(t for t in again.report.tasks if t.task_id == "triage/clamp")
+    assert clamp.tests[0].reason == "marked in the session store"
+    assert [t.text for t in clamp.tests] == [t["text"] for t in tests]
+    assert again.report.confirmed_after == 0
+    fresh = _run(source, tmp_path / "fresh.jsonl")  # without --resume: chosen afresh
+    assert next(t for t in fresh.report.tasks if t.task_id == "triage/clamp").tests[0].reason != \
+        "marked in the session store"
+
+
 def test_mbpp_test_list_gains_asserts_and_damaged_lines_stay_as_they_were(tmp_path) -> None:
     source = FIXTURES / "mbpp_tasks.jsonl"
     target = tmp_path / "strong.jsonl"

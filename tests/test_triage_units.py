@@ -389,3 +389,21 @@ def test_generator_draws_novel_inputs_as_parents() -> None:
         picked += parent is not None and parent.distance == rare.distance + 1 and abs(parent.args[0]) >= 500
     # Without the novel list, 1 parent in 200 would be the rare input; with it, NOVEL_SHARE.
     assert picked > 2000 * NOVEL_SHARE * 0.3
+
+
+def test_an_exact_int_where_evalplus_expects_a_rounded_float_is_no_witness() -> None:
+    # Mbpp/80 (tetrahedral_number): the mutant `// 6` returns the exact 10942775362050671 where
+    # the reference's `/ 6` rounds to 1.0942775362050672e+16. EvalPlus fails it (an int where a
+    # float is expected, once the two differ at all); triage must not call it a wrong program.
+    from testaudit.suites.evalplus import EvalPlusComparison, evalplus_same
+
+    compare = EvalPlusComparison(0.0, entry_point="tetrahedral_number", family="mbpp", task_id="Mbpp/80")
+    inp = Input((403421,), {})
+    exact, rounded = 403421 * 403422 * 403423 // 6, 403421 * 403422 * 403423 / 6
+    assert exact != rounded
+    assert not evalplus_same("tetrahedral_number", "mbpp", 0.0, [403421], rounded, exact)  # the harness
+    assert compare.same(inp, rounded, exact)
+    assert not compare.same(inp, 2.5, 2)  # a real difference stays one
+    assert not compare.same(inp, 35.0, "35")
+    # Mbpp/57: the program's float(n) for the reference's int n is the one that rounds
+    assert not compare.same(inp, 9943332222211111, 9943332222211112.0)

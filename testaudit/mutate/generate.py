@@ -295,7 +295,10 @@ def generate_text(
     shown = task_id if file is None else file
     nodes = _candidates(module, collector(offsets, wrapper), operators, spans)
     for op, node, start, end, replacement in nodes:
-        mutated = _mutated_program(source, module, node, start, end, replacement, spans)
+        try:
+            mutated = _mutated_program(source, module, node, start, end, replacement, spans)
+        except cst.CSTValidationError:
+            continue  # the edit is valid alone but not in its place: libcst refuses the program
         if mutated == source:
             continue
         span = _minimal_span(source, mutated, tokens)

@@ -170,7 +170,7 @@ def change_integer(node, parent):
     value = node.evaluated_value
     for new in (value + 1, value - 1):
         if new >= 0:
-            yield cst.Integer(str(new))
+            yield node.with_changes(value=str(new))  # keeps its parentheses: `return(1)`
 
 
 def change_string(node, parent):
@@ -265,7 +265,10 @@ def replace_return(node, parent):
     value = node.value
     if value is None or (isinstance(value, cst.Name) and value.value in ("None", "True", "False")):
         return
-    yield node.with_changes(value=cst.Name("None"))
+    space = node.whitespace_after_return
+    if isinstance(space, cst.SimpleWhitespace) and not space.value:  # `return(x)`: `returnNone` is a name
+        space = cst.SimpleWhitespace(" ")
+    yield node.with_changes(value=cst.Name("None"), whitespace_after_return=space)
 
 
 def _is_guard(node: cst.If) -> bool:

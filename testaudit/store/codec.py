@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from testaudit.records import (
     UNDETECTED,
+    AddedTest,
     CandidateResult,
     CandidateVerdict,
     Dataset,
@@ -265,3 +266,13 @@ def dataset_to_json(dataset: Dataset) -> dict:
 
 def dataset_from_json(data: dict, tasks: tuple[Task, ...]) -> Dataset:
     return Dataset(data["name"], data["source"], data["format"], tasks, data.get("reference", ""))
+
+
+def added_test_to_json(test: AddedTest) -> dict:
+    return {"text": test.text, "kind": test.kind, "reason": test.reason, "kills": list(test.kills),
+            "lines": list(test.lines)}
+
+
+def added_test_from_json(data: dict) -> AddedTest:
+    return AddedTest(data["text"], data["kind"], data["reason"], tuple(data.get("kills", ())),
+                     tuple(data.get("lines", ())))

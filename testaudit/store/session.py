@@ -22,7 +22,8 @@ from testaudit.text import clean, cleaned
 
 # Version 1: meta, reference_runs, task_errors, results.
 # Version 2: triage_tasks, triage_results, candidate_results (survivor triage, --candidates).
-SCHEMA_VERSION = 2
+# Version 3: triage_tasks.added_tests (strengthen's tests, so that `strengthen --resume` works).
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS triage_tasks (
     key TEXT NOT NULL,
     suggested_tests TEXT NOT NULL,  -- JSON list of assertions
     inputs INTEGER NOT NULL,
-    note TEXT
+    note TEXT,
+    added_tests TEXT NOT NULL  -- JSON list of AddedTest (strengthen; [] for an audit)
 );
 CREATE TABLE IF NOT EXISTS triage_results (
     mutant_id TEXT PRIMARY KEY,
@@ -193,9 +195,10 @@ class Store:
             self.db.execute("DELETE FROM triage_results WHERE task_id = ?", (task_id,))
             self.db.execute("DELETE FROM candidate_results WHERE task_id = ?", (task_id,))
             self.db.execute(
-                "INSERT OR REPLACE INTO triage_tasks VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO triage_tasks VALUES (?, ?, ?, ?, ?, ?)",
                 _row((task_id, key, json.dumps(cleaned(list(outcome.suggested_tests))), outcome.inputs,
-                      outcome.note)),
+                      outcome.note,
+                      json.dumps(cleaned([codec.added_test_to_json(t) for t in outcome.added])))),
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO triage_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -217,7 +220,8 @@ class Store:
 
     def triage(self, task_id: str) -> TriageOutcome | None:
         row = self.db.execute(
-            "SELECT suggested_tests, inputs, note FROM triage_tasks WHERE task_id = ?", (task_id,)
+            "SELECT suggested_tests, inputs, note, added_tests FROM triage_tasks WHERE task_id = ?",
+            (task_id,)
         ).fetchone()
         if row is None:
             return None
@@ -231,7 +235,9 @@ class Store:
             for r in self.db.execute(
                 "SELECT * FROM candidate_results WHERE task_id = ? ORDER BY sample", (task_id,))
         )
-        return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2])
+        added = tuple(codec.added_test_from_json(t) for t in json.loads(row[3]))
+        return TriageOutcome(task_id, results, tuple(json.loads(row[0])), candidates, row[1], row[2],
+                             added=added)
 
 
 def _columns(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:

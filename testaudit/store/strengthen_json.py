@@ -7,7 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from testaudit.errors import UsageError
-from testaudit.records import AddedTest, Score, StrengthenedTask, StrengthenReport
+from testaudit.records import Score, StrengthenedTask, StrengthenReport
+from testaudit.store import codec
 from testaudit.store.files import read_json, write_atomic
 
 FILENAME = "strengthen-report.json"
@@ -38,7 +39,8 @@ def to_json(report: StrengthenReport) -> dict:
         },
         "before": _score(report.before),
         "after": _score(report.after),
-        "tasks": [{**asdict(t), "tests": [asdict(a) for a in t.tests]} for t in report.tasks],
+        "tasks": [{**asdict(t), "tests": [codec.added_test_to_json(a) for a in t.tests]}
+                  for t in report.tasks],
     }
 
 
@@ -47,13 +49,8 @@ def _score_from(data: dict) -> Score:
                                                   "equivalent", "error")))
 
 
-def _test_from(data: dict) -> AddedTest:
-    return AddedTest(data["text"], data["kind"], data["reason"], tuple(data.get("kills", ())),
-                     tuple(data.get("lines", ())))
-
-
 def from_json(data: dict) -> StrengthenReport:
-    tasks = tuple(StrengthenedTask(**{**t, "tests": tuple(_test_from(a) for a in t["tests"])})
+    tasks = tuple(StrengthenedTask(**{**t, "tests": tuple(codec.added_test_from_json(a) for a in t["tests"])})
                   for t in data["tasks"])
     summary = data["summary"]
     return StrengthenReport(data["dataset"], data["output"], data["dataset_format"], data["max_tests"],
