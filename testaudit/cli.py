@@ -125,6 +125,16 @@ _AUDIT_OPTIONS = [
                   help="...or this much CPU time per task to generate them, whichever comes first."),
     click.option("--atol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
                   help="Float tolerance when comparing a program's results with the reference's."),
+    click.option("--repos", type=click.Path(path_type=Path, file_okay=False),
+                 help="SWE-bench: the repositories: DIR/owner/name or DIR/owner__name (clones or mirrors)."),
+    click.option("--source", type=click.Path(path_type=Path, file_okay=False),
+                 help="SWE-bench: one instance's tree (a checkout or an unpacked sdist), taken as it is."),
+    click.option("--env", "env", type=click.Choice(["current", "venv"]), default="current", show_default=True,
+                 help="SWE-bench: run the tests with this interpreter, or in a venv built from --env-spec."),
+    click.option("--env-spec", type=click.Path(path_type=Path, dir_okay=False),
+                 help="SWE-bench: the environment specs (docs/swebench.md); default: testaudit's own."),
+    click.option("--isolate", is_flag=True,
+                 help="SWE-bench: a fresh pytest per mutant, never the warm forked session."),
     click.option("--candidates", type=click.Path(path_type=Path, dir_okay=False),
                   help="Also judge these model samples (.jsonl: task_id and completion, or task_id "
                        "and solution, a whole program as EvalPlus writes it)."),
@@ -158,7 +168,7 @@ def audit(**kw) -> None:
 
 def _config(kw: dict):
     """The audit options (shared by `audit` and `gate`) as a RunConfig."""
-    from testaudit.config import ExecSettings, RunConfig, TriageSettings
+    from testaudit.config import ExecSettings, RepoSettings, RunConfig, TriageSettings
 
     settings = ExecSettings(timeout_factor=kw["timeout_factor"],
                             timeout_constant_s=kw["timeout_constant"],
@@ -173,7 +183,9 @@ def _config(kw: dict):
                                                     seconds=kw["triage_seconds"], atol=kw["atol"],
                                                     seed=kw["seed"]),
                      candidates=kw["candidates"], preconditions=kw["preconditions"],
-                     contracts=kw["contracts"])
+                     contracts=kw["contracts"],
+                     repo=RepoSettings(repos=kw["repos"], source=kw["source"], env=kw["env"],
+                                       env_spec=kw["env_spec"], isolate=kw["isolate"]))
 
 
 def _run_audit(kw: dict):

@@ -108,6 +108,22 @@ class LoadOptions:
 
 
 @dataclass(frozen=True)
+class RepoSettings:
+    """Repository tasks (SWE-bench): where the repositories are, and how their tests run."""
+
+    repos: Path | None = None  # --repos DIR: DIR/owner/name or DIR/owner__name, a clone or a mirror
+    source: Path | None = None  # --source DIR: the one instance's tree, taken as it is
+    env: str = "current"  # --env: "current" (this interpreter) or "venv" (built from --env-spec)
+    env_spec: Path | None = None  # --env-spec FILE; None: the spec shipped with testaudit
+    isolate: bool = False  # --isolate: a fresh pytest per mutant instead of the warm forked session
+    env_cache: Path | None = None  # where venvs are kept; None: under --cache-dir (or its default)
+
+    def to_json(self) -> dict:
+        """What decides verdicts (not where the trees come from): hash material."""
+        return {"env": self.env, "isolate": self.isolate}
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs, from the command line or from a caller."""
 
@@ -129,6 +145,7 @@ class RunConfig:
     candidates: Path | None = None  # --candidates: a HumanEval samples file to audit
     preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
     contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
+    repo: RepoSettings = field(default_factory=RepoSettings)  # repository tasks (SWE-bench)
 
     @property
     def load_options(self) -> LoadOptions:

@@ -34,6 +34,7 @@ from testaudit.records import (
     ReferenceRun,
     ResultBatch,
     StrengthenReport,
+    SuiteKind,
     Task,
     TaskAudit,
     TaskJob,
@@ -43,11 +44,12 @@ from testaudit.records import (
 )
 from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
-from testaudit.sandbox import isolate
+from testaudit.sandbox import isolate, scratch
 from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
 from testaudit.store.session import FILENAME as STORE_FILENAME
 from testaudit.store.session import Store
+from testaudit.suites import suite_for
 from testaudit.text import cleaned
 from testaudit.triage import StageConfig
 
@@ -128,6 +130,8 @@ def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: l
         # The same task ids get other tests under another format, suite or --challenge.
         "load": [dataset.format, config.suite, config.challenge],
     }
+    if any(t.suite_kind is SuiteKind.REPOSITORY for t in tasks):  # other keys stay as they were
+        key["repo"] = config.repo.to_json()
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -305,6 +309,8 @@ def _finish_audit(audit: TaskAudit) -> None:
                 audit.results[mutant.id] = MutantResult(
                     mutant.id, mutant.task_id, MutantStatus.ERROR,
                     "not run: the task's reference fails its own tests")
+    elif audit.reference.message:  # passed, with a warning (FAIL_TO_PASS passing without the gold patch)
+        audit.message = audit.reference.message
     elif not audit.reference.suite_calls_entry_point:
         audit.message = (
             f"warning: the suite passes a candidate that always raises; it never calls "
@@ -339,6 +345,29 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         raise UsageError(f"--operator: unknown operator {exc}; see `testaudit operators`") from exc
     names = [op.name for op in operators]
     triage_input = _triage_input(config, tasks)  # before the long part: bad files fail fast
+    if not any(t.suite_kind is SuiteKind.REPOSITORY for t in tasks):
+        return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+    # The work trees live in a scratch folder of ours: removed at the end, and by the next
+    # audit if this one is killed (sandbox/scratch.py).
+    trees = scratch.make()
+    try:
+        tasks = _prepare_repositories(tasks, config, Path(trees))
+        return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+    finally:
+        scratch.remove(trees)
+
+
+def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> list[Task]:
+    """Repository tasks (SWE-bench) get their work trees, patched files and environments here:
+    the mutants are made from the patched files, and the trees must outlive the run stage."""
+    from testaudit.suites.swebench.prepare import prepare
+
+    envs = config.repo.env_cache or config.cache_dir or Path(".testaudit-cache")  # --no-cache keeps venvs
+    return prepare(tasks, config.repo, trees, envs, differential=config.triage)
+
+
+def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset, tasks: list[Task],
+         operators, names: list[str], triage_input: StageConfig | None) -> AuditSummary:
     out = out_dir(config, dataset)
     if config.resume and not (out / STORE_FILENAME).is_file():
         # Not an error: a CI step that always passes --resume must work on its first run too.
@@ -364,7 +393,13 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         if audit.task.task_id in plan.messages:  # the cached task's final words, triage's included
             audit.message = plan.messages[audit.task.task_id]
     fresh = [plan.audits[t.task_id] for t in tasks if t.task_id not in plan.cached]
-    triage_seconds = _triage(triage_input, fresh, out, progress, config)
+    # Kinds that run their whole job themselves (repository tasks) have no function to triage.
+    triaged = [a for a in fresh if getattr(suite_for(a.task), "run_job", None) is None]
+    triage_seconds = _triage(triage_input, triaged, out, progress, config)
+    if config.triage and len(triaged) < len(fresh) and triage_seconds is None:
+        # Repository tasks are triaged inside their own job (the differential run of each
+        # survivor, suites/swebench/runner.py): triage did run.
+        triage_seconds = 0.0
     if cache is not None:  # after triage, so that entries carry witnesses and suggested tests
         for audit in fresh:
             if audit.task.task_id in plan.keys:

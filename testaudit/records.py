@@ -43,6 +43,7 @@ class SuiteKind(StrEnum):
     UNITTEST = "unittest"  # BigCodeBench: a unittest TestCases class
     STDIO = "stdio"  # APPS / CodeContests: a program fed stdin, judged on stdout
     INPUTS = "inputs"  # EvalPlus: argument lists; expected outputs come from running the reference
+    REPOSITORY = "repository"  # SWE-bench: a repository, a gold patch, FAIL_TO_PASS/PASS_TO_PASS tests
 
 
 # --- what a task's suite kind needs besides its code and test text (Task.suite_data) -------
@@ -74,7 +75,56 @@ class UnittestData:
     libs: list[str]
 
 
-SuiteData = EvalPlusData | StdioData | UnittestData
+@dataclass(frozen=True)
+class PatchedFile:
+    """SuiteKind.REPOSITORY: one Python file the gold patch changes, as it reads once patched."""
+
+    path: str  # relative to the repository's root, as the patch names it
+    text: str  # the whole file with the gold patch applied (what is mutated)
+    lines: tuple[int, ...]  # 1-based lines of `text` that the patch adds or changes
+
+
+@dataclass(frozen=True)
+class EnvPlan:
+    """SuiteKind.REPOSITORY: the interpreter an instance's tests run with (docs/swebench.md)."""
+
+    kind: str  # "current" (testaudit's own interpreter) or "venv" (built from an --env-spec entry)
+    python: str  # the interpreter's path
+    test_command: tuple[str, ...] = ("-m", "pytest")  # after the interpreter: how the tests start
+    pythonpath: tuple[str, ...] = ()  # folders of the work tree put first on sys.path ("src")
+    # Not a verdict's input (where the cache lives): left out of cache keys (store/cache.py).
+    spec_hash: str = ""  # the spec entry's hash: a changed spec is another environment
+
+
+@dataclass(frozen=True)
+class RepositoryData:
+    """SuiteKind.REPOSITORY: a SWE-bench instance (the fields of its record) and, once the
+    pipeline prepared it (pipeline._prepare_repositories), its patched files and environment."""
+
+    repo: str  # owner/name
+    instance_id: str
+    base_commit: str
+    patch: str  # the gold patch: the reference, and what is mutated
+    test_patch: str
+    version: str
+    fail_to_pass: tuple[str, ...]
+    pass_to_pass: tuple[str, ...]
+    environment_setup_commit: str = ""
+    files: tuple[PatchedFile, ...] = ()  # filled by the preparation
+    env: EnvPlan | None = None  # filled by the preparation
+    # The prepared work tree (base + test_patch + gold patch, a git repository); a temporary
+    # folder of this run, so it is no part of a cache key (store/cache.py skips it).
+    workspace: str = field(default="", metadata={"material": False})
+    isolate: bool = False  # --isolate: a fresh pytest per mutant, never the warm forked session
+    differential: bool = False  # triage on: each survivor's recorded calls are run on it too
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        """The tests that judge a patch: FAIL_TO_PASS then PASS_TO_PASS, without repeats."""
+        return tuple(dict.fromkeys(self.fail_to_pass + self.pass_to_pass))
+
+
+SuiteData = EvalPlusData | StdioData | UnittestData | RepositoryData
 
 
 @dataclass(frozen=True)
@@ -154,6 +204,9 @@ class Mutant:
     # Set at generation time for mutants that are never run (equivalent, error); else PENDING.
     status: MutantStatus = MutantStatus.PENDING
     detail: str | None = None
+    # A repository task's mutant: the patched file it changes; `start`, `end` and `location` are
+    # then in that file's text (RepositoryData.files), not in the task's source.
+    file: str | None = None
 
     def apply(self, source: str) -> str:
         return source[: self.start] + self.replacement + source[self.end :]

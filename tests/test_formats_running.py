@@ -215,4 +215,5 @@ def test_every_suite_kind_is_a_registered_plug_in_implementing_the_protocol() ->
                 assert callable(getattr(suite, name)), (kind, name)
         task = Task("t/1", "f", "def f(x):\n    return x\n", "", 0, 0, kind)
         assert suites.suite_for(task) is suite and suite.comparison(task, 1e-6).kind is kind
-    assert [k for k, s in suites.KINDS.items() if not s.has_entry_function] == [SuiteKind.STDIO]
+    assert [k for k, s in suites.KINDS.items() if not s.has_entry_function] == [SuiteKind.STDIO,
+                                                                               SuiteKind.REPOSITORY]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from testaudit.config import LoadOptions
 from testaudit.errors import DatasetError
-from testaudit.load import bigcodebench, evalplus, humaneval, mbpp, stdio
+from testaudit.load import bigcodebench, evalplus, humaneval, mbpp, stdio, swebench
 from testaudit.records import Dataset, Task, TaskStatus
 from testaudit.store.files import Record, read_records
 
@@ -38,6 +38,8 @@ def _humaneval_tasks(records: list[Record], path: str, options: LoadOptions) -> 
 # Detection tries these in order and takes the first whose fields the first record has, so a
 # format whose fields include another's comes first (HumanEval+ records also carry HumanEval's).
 FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("swebench", swebench.REQUIRED, swebench.tasks_from, "the SWE-bench gold patch",
+           "a SWE-bench instance"),
     Format("evalplus", evalplus.REQUIRED, evalplus.tasks_from, "EvalPlus canonical_solution",
            "an EvalPlus (HumanEval+/MBPP+) record"),
     Format("bigcodebench", bigcodebench.REQUIRED, bigcodebench.tasks_from,

@@ -10,7 +10,7 @@ import io
 import tokenize
 import types
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -214,10 +214,9 @@ def _diff(task_id: str, source: str, mutated: str) -> str:
 
 
 def _candidates(
-    task: Task, module: cst.Module, wrapper: MetadataWrapper, offsets: _Offsets,
-    operators: tuple[Operator, ...], spans: dict[int, tuple[int, int]],
+    module: cst.Module, collector: _Collector, operators: tuple[Operator, ...],
+    spans: dict[int, tuple[int, int]],
 ) -> Iterator[tuple[Operator, cst.CSTNode, int, int, cst.CSTNode]]:
-    collector = _Collector(task.solution_start, task.solution_end, offsets, wrapper)
     module.visit(collector)
     spans.update(collector.spans)
     parents = collector.parents
@@ -262,32 +261,50 @@ def _mutated_program(
 
 
 def generate(task: Task, operators: tuple[Operator, ...] = OPERATORS) -> list[Mutant]:
-    """All mutants of the task's solution; equivalent ones and duplicates are marked, not run."""
+    """All mutants of a function task's solution; equivalent ones and duplicates are marked, not
+    run. (A repository task's mutants come from mutate/patch.py; mutate.generate picks.)"""
+    return generate_text(task.task_id, task.source, operators,
+                         lambda offsets, wrapper: _Collector(task.solution_start, task.solution_end,
+                                                             offsets, wrapper))
+
+
+def generate_text(
+    task_id: str, source: str, operators: tuple[Operator, ...],
+    collector: Callable[[_Offsets, MetadataWrapper], _Collector],
+    file: str | None = None, keep: Callable[[_Span, _Offsets], bool] | None = None,
+) -> list[Mutant]:
+    """The mutants of one text, of the nodes `collector` collects whose span `keep` accepts;
+    `file` names the text (a repository task's patched file) in ids, locations and diffs."""
     try:
-        wrapper = MetadataWrapper(cst.parse_module(task.source), unsafe_skip_copy=True)
+        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
-        raise GenerationError(f"program does not parse: {str(exc).splitlines()[0]}") from exc
+        where = f"{file}: " if file else ""
+        raise GenerationError(f"{where}program does not parse: {str(exc).splitlines()[0]}") from exc
     module = wrapper.module
-    offsets = _Offsets(task.source)
-    tokens = _token_bounds(task.source, offsets)
+    offsets = _Offsets(source)
+    tokens = _token_bounds(source, offsets)
     try:
-        reference_form = _normal_form(task.source)
+        reference_form = _normal_form(source)
     except (SyntaxError, ValueError) as exc:
         raise GenerationError(f"program does not compile: {exc}") from exc
     seen: dict[object, str] = {}
     mutants: list[Mutant] = []
     ids: set[str] = set()
     spans: dict[int, tuple[int, int]] = {}
-    candidates = _candidates(task, module, wrapper, offsets, operators, spans)
-    for op, node, start, end, replacement in candidates:
+    label = task_id if file is None else f"{task_id}\0{file}"  # the id key: same text, other file
+    shown = task_id if file is None else file
+    nodes = _candidates(module, collector(offsets, wrapper), operators, spans)
+    for op, node, start, end, replacement in nodes:
         try:
-            mutated = _mutated_program(task.source, module, node, start, end, replacement, spans)
+            mutated = _mutated_program(source, module, node, start, end, replacement, spans)
         except cst.CSTValidationError:
             continue  # the edit is valid alone but not in its place: libcst refuses the program
-        if mutated == task.source:
+        if mutated == source:
             continue
-        span = _minimal_span(task.source, mutated, tokens)
-        ident = mutant_id(task.task_id, op.name, span.start, span.end, span.replacement)
+        span = _minimal_span(source, mutated, tokens)
+        if keep is not None and not keep(span, offsets):
+            continue
+        ident = mutant_id(label, op.name, span.start, span.end, span.replacement)
         if ident in ids:
             continue  # the same edit reached twice through nested nodes
         ids.add(ident)
@@ -295,16 +312,17 @@ def generate(task: Task, operators: tuple[Operator, ...] = OPERATORS) -> list[Mu
         mutants.append(
             Mutant(
                 id=ident,
-                task_id=task.task_id,
+                task_id=task_id,
                 operator=op.name,
                 location=Location(offsets.position(span.start), offsets.position(span.end)),
                 start=span.start,
                 end=span.end,
-                original=task.source[span.start : span.end],
+                original=source[span.start : span.end],
                 replacement=span.replacement,
-                diff=_diff(task.task_id, task.source, mutated),
+                diff=_diff(shown, source, mutated),
                 status=status,
                 detail=detail,
+                file=file,
             )
         )
     return mutants

@@ -21,8 +21,10 @@ from testaudit.records import (
     Mutant,
     MutantResult,
     MutantStatus,
+    RepositoryData,
     Score,
     StrengthenReport,
+    Task,
     TaskAudit,
     TaskStatus,
     Witness,
@@ -407,18 +409,23 @@ def parse_diff(diff: str) -> tuple[DiffLine, ...]:
     return tuple(lines)
 
 
-def mutant_view(mutant: Mutant, result: MutantResult) -> MutantView:
+def mutant_view(mutant: Mutant, result: MutantResult, first_line: int = 1) -> MutantView:
+    """`first_line`: where the mutant's file begins in the page's listing (a repository task's
+    page lists its patched files one after another)."""
+    change = f"{_short(mutant.original)} → {_short(mutant.replacement) or '(removed)'}"
+    if mutant.file is not None:  # a repository task's mutant: say where, as file:line
+        change = f"{mutant.file}:{mutant.location.start.line}: {change}"
     return MutantView(
         id=mutant.id,
         anchor=_anchor(mutant.id),
         operator=mutant.operator,
         status=result.status.value,
         status_label=STATUS_LABELS[result.status],
-        line=mutant.location.start.line,
+        line=mutant.location.start.line + first_line - 1,
         column=mutant.location.start.column,
         original=mutant.original,
         replacement=mutant.replacement,
-        change=f"{_short(mutant.original)} → {_short(mutant.replacement) or '(removed)'}",
+        change=change,
         diff=parse_diff(mutant.diff),
         detail=result.detail,
         witness=result.witness,
@@ -492,6 +499,22 @@ def _origin(audit: TaskAudit) -> str | None:
     return f"{origin.path}:{origin.line}" if origin else None
 
 
+def _listing(task: Task) -> tuple[str, dict[str, int]]:
+    """The text a task's page lists, and where each patched file begins in it: the program, or
+    a repository task's patched files, each after a `# === path ===` line (its patch is the
+    test listing's neighbour in results.json)."""
+    data = task.suite_data
+    if not isinstance(data, RepositoryData) or not data.files:
+        return task.source, {}
+    parts, starts, line = [], {}, 1
+    for patched in data.files:
+        text = patched.text if patched.text.endswith("\n") else patched.text + "\n"
+        parts.append(f"# === {patched.path} (with the gold patch) ===\n{text}")
+        starts[patched.path] = line + 1
+        line += 1 + text.count("\n")
+    return "".join(parts), starts
+
+
 def task_page(
     dataset: str,
     audit: TaskAudit,
@@ -500,11 +523,12 @@ def task_page(
     next_: TaskLink | None,
 ) -> TaskPage:
     task = audit.task
-    views = [mutant_view(m, audit.outcome(m)) for m in audit.mutants]
+    source, starts = _listing(task)
+    views = [mutant_view(m, audit.outcome(m), starts.get(m.file or "", 1)) for m in audit.mutants]
     ok = audit.status is TaskStatus.OK
     undetected = {s.value for s in UNDETECTED}
     detected = {s.value for s in DETECTED}
-    solution = task.solution_lines if task.solution_end > task.solution_start else None
+    solution = task.solution_lines if task.solution_end > task.solution_start and not starts else None
     return TaskPage(
         dataset=dataset,
         task_id=task.task_id,
@@ -515,7 +539,7 @@ def task_page(
         origin=_origin(audit),
         row=row,
         solution_lines=solution,
-        lines=_line_views(task.source, solution, views),
+        lines=_line_views(source, solution, views),
         test_lines=_line_views(task.test, None, ()),
         survivors=tuple(
             sorted(

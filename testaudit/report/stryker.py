@@ -12,6 +12,7 @@ from testaudit.records import (
     Mutant,
     MutantResult,
     MutantStatus,
+    RepositoryData,
     TaskAudit,
     TaskStatus,
     survivor_kind,
@@ -20,6 +21,7 @@ from testaudit.store import codec
 from testaudit.store.files import write_atomic
 
 SCHEMA_VERSION = "2"
+KILLED_BY = "killed by "  # how suites/swebench/runner.py starts a repository mutant's kill reason
 # The viewer colours the score with these (percent); the report does not gate on them.
 THRESHOLDS = {"high": 80, "low": 60}
 
@@ -79,10 +81,16 @@ def _mutant(audit: TaskAudit, mutant: Mutant, result: MutantResult) -> dict:
         entry["statusReason"] = reason
     if result.seconds:
         entry["duration"] = round(result.seconds * 1000, 3)
-    if status in ("Killed", "Survived", "Timeout"):
-        entry["coveredBy"] = [_test_id(audit)]
-    if status in ("Killed", "Timeout"):
-        entry["killedBy"] = [_test_id(audit)]
+    if isinstance(audit.task.suite_data, RepositoryData):
+        # A repository task's tests are its pytest ids; a kill's reason names the one that failed.
+        killer = killed_by(result)
+        if status == "Killed" and killer:
+            entry["killedBy"] = [killer]
+    else:
+        if status in ("Killed", "Survived", "Timeout"):
+            entry["coveredBy"] = [_test_id(audit)]
+        if status in ("Killed", "Timeout"):
+            entry["killedBy"] = [_test_id(audit)]
     # No diff: it follows from source, location and replacement, and would double the file's size.
     extra: dict = {"status": result.status.value, "original": mutant.original}
     if result.witness is not None:
@@ -93,6 +101,33 @@ def _mutant(audit: TaskAudit, mutant: Mutant, result: MutantResult) -> dict:
         extra["suggestedTest"] = result.suggested_test
     entry["testaudit"] = extra
     return entry
+
+
+def killed_by(result: MutantResult) -> str | None:
+    """The test id in a repository mutant's kill reason ("killed by <id>: why")."""
+    detail = result.detail or ""
+    if result.status is not MutantStatus.KILLED or not detail.startswith(KILLED_BY):
+        return None
+    return detail[len(KILLED_BY):].split(": ", 1)[0]
+
+
+def _repository_files(audit: TaskAudit, data: RepositoryData) -> tuple[dict[str, dict], dict[str, dict]]:
+    """One `files` entry per patched file ("<instance>/<path>"), its source the patched file,
+    and one test file with the instance's FAIL_TO_PASS and PASS_TO_PASS ids."""
+    files = {}
+    for patched in data.files:
+        files[f"{audit.task.task_id}/{patched.path}"] = {
+            "language": "python",
+            "source": patched.text,
+            "mutants": [_mutant(audit, m, audit.outcome(m)) for m in audit.mutants if m.file == patched.path],
+            "testaudit": {"taskId": audit.task.task_id, "file": patched.path, "status": audit.status.value,
+                          "message": audit.message, "patchedLines": list(patched.lines)},
+        }
+    tests = {f"{audit.task.task_id}/tests": {
+        "source": audit.task.test,
+        "tests": [{"id": t, "name": t} for t in data.tests],
+    }}
+    return files, tests
 
 
 def stryker_report(summary: AuditSummary) -> dict:
@@ -107,6 +142,12 @@ def stryker_report(summary: AuditSummary) -> dict:
     test_files: dict[str, dict] = {}
     for audit in summary.tasks:
         name = names[audit.task.task_id]
+        data = audit.task.suite_data
+        if isinstance(data, RepositoryData) and data.files:
+            more, tests = _repository_files(audit, data)
+            files.update(more)
+            test_files.update(tests)
+            continue
         files[name] = {
             "language": "python",
             "source": audit.task.source,

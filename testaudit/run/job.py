@@ -313,6 +313,10 @@ class _Batcher:
 def run_job(job: TaskJob, settings: ExecSettings, emit: Emit) -> None:
     """Run one task's reference and mutants. Never raises: failures become events."""
     task = job.task
+    own = getattr(suites.suite_for(task), "run_job", None)
+    if own is not None:  # a kind that runs its whole job itself (repository tasks: suites/swebench)
+        own(job, settings, emit)
+        return
     started = time.perf_counter()
     try:
         prepared = suites.prepare(task, settings.seed)

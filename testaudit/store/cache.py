@@ -39,7 +39,9 @@ def suite_material(task: Task) -> object:
     data = task.suite_data
     if data is None:
         return None
-    fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
+    # A field marked material=False (a repository task's temporary work tree) decides no verdict.
+    fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
+              if f.metadata.get("material", True)}
     return [type(data).__name__, _canonical(fields)]
 
 

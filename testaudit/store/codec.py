@@ -124,7 +124,7 @@ def mutant_result_from_json(data: dict) -> MutantResult:
 
 def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
     """A mutant with its final verdict (`TaskAudit.outcome`), without the task id."""
-    return {
+    entry = {
         "id": mutant.id,
         "operator": mutant.operator,
         "location": location_to_json(mutant.location),
@@ -142,6 +142,9 @@ def mutant_entry_to_json(mutant: Mutant, outcome: MutantResult) -> dict:
         "suggested_test": outcome.suggested_test,
         "inputs_tried": outcome.inputs_tried,
     }
+    if mutant.file is not None:  # a repository task's patched file (function tasks' files stay as they were)
+        entry["file"] = mutant.file
+    return entry
 
 
 def mutant_entry_from_json(data: dict, task_id: str) -> tuple[Mutant, MutantResult]:
@@ -150,6 +153,7 @@ def mutant_entry_from_json(data: dict, task_id: str) -> tuple[Mutant, MutantResu
         id=data["id"], task_id=task_id, operator=data["operator"],
         location=location_from_json(data["location"]), start=data["start"], end=data["end"],
         original=data["original"], replacement=data["replacement"], diff=data["diff"],
+        file=data.get("file"),
     )
     result = MutantResult(
         mutant.id, task_id, MutantStatus(data["status"]), data.get("detail"),

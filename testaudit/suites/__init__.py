@@ -2,8 +2,9 @@
 
 Each kind is one module implementing the `Suite` Protocol (base.py): check.py (HumanEval),
 asserts.py (MBPP), evalplus.py (EvalPlus inputs), unittest.py (BigCodeBench), stdio.py
-(stdin/stdout). `KINDS` registers them; the stages ask `suite_for(task)` and never branch on
-the kind. `run_suite` runs any task's suite against a compiled program in a fresh namespace.
+(stdin/stdout), swebench/ (SWE-bench repositories). `KINDS` registers them; the stages ask
+`suite_for(task)` and never branch on the kind. `run_suite` runs any task's suite against a
+compiled program in a fresh namespace.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 import types
 
 from testaudit.records import SuiteKind, Task
-from testaudit.suites import asserts, check, evalplus, stdio
+from testaudit.suites import asserts, check, evalplus, stdio, swebench
 from testaudit.suites import unittest as unittest_kind
 from testaudit.suites.base import (
     Comparison,
@@ -35,6 +36,7 @@ KINDS: dict[SuiteKind, Suite] = {
     SuiteKind.INPUTS: evalplus.SUITE,
     SuiteKind.UNITTEST: unittest_kind.SUITE,
     SuiteKind.STDIO: stdio.SUITE,
+    SuiteKind.REPOSITORY: swebench.SUITE,
 }
 
 
