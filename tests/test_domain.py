@@ -16,7 +16,7 @@ from testaudit.pipeline import run
 from testaudit.records import CandidateVerdict, SurvivorKind
 from testaudit.store import results_json
 from testaudit.suites.evalplus import deserialize
-from testaudit.triage.domain import domain_for, infer, result_strain, task_words
+from testaudit.triage.domain import NONFINITE, domain_for, finite_results, infer, result_strain, task_words
 from testaudit.values import Input
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -109,6 +109,18 @@ def test_results_unlike_the_suites_are_soft_too() -> None:
     assert result_strain([1, 2, 4])(-1) == 1
     assert result_strain([1, -2, 4])(-1) == 0
     assert result_strain([1, 2])(None) == 0  # two results: too few to say
+
+
+def test_a_non_finite_result_where_the_suites_are_all_finite_is_outside_the_domain() -> None:
+    # Mbpp/300 count_binary_seq: the suite's results are 2.0, 6.0 and 20.0; at n=709 the
+    # reference's float binomials overflow to inf (the exact answer is finite).
+    outside = finite_results([2.0, 6.0, 20.0])
+    assert outside(float("inf")) == NONFINITE and outside(float("nan")) == NONFINITE
+    assert outside([1.0, float("-inf")]) == NONFINITE  # inside containers too
+    assert outside(1e300) is None and outside(10 ** 400) is None and outside("inf") is None
+    # A suite that itself expects inf (an unreachable end, say) makes inf an answer, not overflow.
+    assert finite_results([3, float("inf")])(float("inf")) is None
+    assert finite_results([])(float("inf")) is None  # no evidence, no property
 
 
 def test_lists_of_both_parities_are_a_soft_property() -> None:

@@ -16,7 +16,7 @@ from testaudit.errors import UsageError
 from testaudit.records import Location, Mutant, Position, SuiteKind
 from testaudit.run.coverage import mutant_lines, statement_starts, uncovered
 from testaudit.suites import KINDS
-from testaudit.suites.base import assertion, literal
+from testaudit.suites.base import Comparison, assertion, literal, suite_rel_tol
 from testaudit.triage.compare import Outcome, agree, same
 from testaudit.triage.explore import NOVEL_SHARE, Arcs, Generator, Recorder
 from testaudit.triage.rules import (
@@ -45,9 +45,28 @@ from testaudit.values import Bounds, Input, Mutator, boundaries, fresh, is_plain
     (float("inf"), float("inf"), True),
     ({"a": 1}, {"a": 1, "b": 2}, False),
     ("abc", "abd", False),
+    # An int past float's range (Mbpp/300's `/` -> `//`): compared exactly, never an OverflowError.
+    (float("inf"), 10 ** 400, False),
+    (1.5, 10 ** 400, False),
 ])
 def test_same_is_equality_with_float_tolerance(expected, actual, equal) -> None:
     assert same(expected, actual, 1e-6) is equal
+
+
+def test_a_suite_that_checks_with_isclose_grants_its_rel_tol_to_triage_and_to_suggested_tests() -> None:
+    # Mbpp/300's tests: math.isclose(count_binary_seq(1), 2.0, rel_tol=0.001). The `/` -> `//`
+    # mutant returns C(62, 31) exactly at n=31, where the reference's floats are off by 32.
+    test = "assert math.isclose(count_binary_seq(1), 2.0, rel_tol=0.001)\nassert f(2) == 6.0\n"
+    assert suite_rel_tol(test) == 0.001
+    assert suite_rel_tol("assert f(1) == 2.0\n") == 0.0
+    assert suite_rel_tol("assert isclose(f(1), 2.0, rel_tol=1)\n") == 0.0  # not a tolerance
+    reference, exact = 4.654283532552611e+17, 465428353255261088
+    assert Comparison(1e-6, rtol=0.001).same(None, reference, exact)
+    assert not Comparison(1e-6).same(None, reference, exact)
+    assert not Comparison(1e-6, rtol=0.001).same(None, 2.0, 2.1)
+    text = assertion(Input((31,), {}), reference, "count_binary_seq", 1e-6, 0.001)
+    assert text is not None and "0.001 * abs(" in text
+    exec(text, {"count_binary_seq": lambda n: exact})  # the suggested test passes the exact answer
 
 
 def test_agree_compares_exceptions_by_type_and_never_judges_timeouts() -> None:

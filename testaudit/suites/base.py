@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import io
 import math
 import random
@@ -243,23 +244,27 @@ TEXT_LIMIT = 300  # a result as a witness shows it
 _NUMBERS = (int, float, bool)
 
 
-def same(expected: object, actual: object, atol: float) -> bool:
-    """Python's == on results, except that floats within atol are equal, recursively in containers.
+def same(expected: object, actual: object, atol: float, rtol: float = 0.0) -> bool:
+    """Python's == on results, except that floats within atol + rtol * |expected| are equal,
+    recursively in containers.
 
     NaN equals NaN here: a program that returns NaN where the reference does is not wrong.
     """
     te, ta = type(expected), type(actual)
     if (te is float or ta is float) and te in _NUMBERS and ta in _NUMBERS:
-        e, a = float(expected), float(actual)
+        try:
+            e, a = float(expected), float(actual)
+        except OverflowError:  # an int past float's range: exact comparison, as == does
+            return bool(expected == actual)
         if math.isnan(e) or math.isnan(a):
             return math.isnan(e) and math.isnan(a)
-        return e == a or abs(e - a) <= atol
+        return e == a or abs(e - a) <= atol + rtol * abs(e)
     if te is ta and te in (list, tuple):
         return len(expected) == len(actual) and all(
-            same(x, y, atol) for x, y in zip(expected, actual, strict=True))
+            same(x, y, atol, rtol) for x, y in zip(expected, actual, strict=True))
     if te is ta is dict:
         return expected.keys() == actual.keys() and all(
-            same(v, actual[k], atol) for k, v in expected.items())
+            same(v, actual[k], atol, rtol) for k, v in expected.items())
     try:
         return bool(expected == actual)
     except BaseException:  # an __eq__ that raises: not equal, as far as any test can tell
@@ -288,13 +293,43 @@ class Comparison:
 
     atol: float = 1e-6
     kind: SuiteKind = SuiteKind.CHECK
+    rtol: float = 0.0  # the relative tolerance the task's own tests grant (`suite_rel_tol`)
 
     def same(self, inp: Input | None, expected: object, actual: object) -> bool:
-        return same(expected, actual, self.atol)
+        return same(expected, actual, self.atol, self.rtol)
 
     def describe(self, outcome: Result) -> str:
         """For witnesses: the outcome as a reader sees it."""
         return outcome.describe()
+
+
+@functools.lru_cache(maxsize=256)
+def suite_rel_tol(test: str) -> float:
+    """The largest `rel_tol` the task's own tests give `math.isclose`, else 0.
+
+    A suite that checks results with `math.isclose(f(x), y, rel_tol=0.001)` accepts any result
+    within that tolerance: triage does too, so that a mutant whose float result differs from the
+    reference's by less (Mbpp/300's `/` -> `//`, exact where the reference rounds) is no witness,
+    and a suggested test grants the same tolerance.
+    """
+    try:
+        tree = ast.parse(test)
+    except (SyntaxError, ValueError):
+        return 0.0
+    found = 0.0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name != "isclose":
+            continue
+        for keyword in node.keywords:
+            value = keyword.value
+            if (keyword.arg == "rel_tol" and isinstance(value, ast.Constant)
+                    and type(value.value) in (int, float) and 0 < value.value < 1):
+                found = max(found, float(value.value))
+    return found
 
 
 # --- writing suggested tests --------------------------------------------------------------------
@@ -504,7 +539,7 @@ class FunctionSuite:
         return entry_point
 
     def comparison(self, task: Task, atol: float) -> Comparison:
-        return Comparison(atol, self.kind)
+        return Comparison(atol, self.kind, suite_rel_tol(task.test))
 
     def dataset_inputs(self, task: Task) -> list:
         return []
@@ -524,7 +559,8 @@ class FunctionSuite:
     def write_test(self, task: Task, inp: Input, expected: Result, atol: float) -> str | None:
         if expected.kind != "value":
             return None  # the reference raises here (an input of the suite): no value to assert
-        return assertion(inp, expected.value, self.callee(task.entry_point), atol, style=self.style)
+        return assertion(inp, expected.value, self.callee(task.entry_point), atol,
+                         suite_rel_tol(task.test), style=self.style)
 
     def oracle_test(self, task: Task, inp: Input, assertion: str | None) -> str | None:
         return assertion

@@ -33,6 +33,7 @@ the explore child, where they are made.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import string
 import textwrap
@@ -658,6 +659,32 @@ def result_strain(results: list) -> Callable[[object], int]:
             broken += 1
         return broken
     return strain
+
+
+def _nonfinite(value: object, depth: int = 0) -> bool:
+    if type(value) is float:
+        return math.isinf(value) or math.isnan(value)
+    if depth < 4 and type(value) in (list, tuple, set, frozenset):
+        return any(_nonfinite(v, depth + 1) for v in value)
+    if depth < 4 and type(value) is dict:
+        return any(_nonfinite(v, depth + 1) for v in value.values())
+    return False
+
+
+NONFINITE = "the reference's result is not finite (inf or nan), unlike every result of the task's tests"
+
+
+def finite_results(results: list) -> Callable[[object], str | None]:
+    """A hard property of the results: where every result of the suite's own calls is finite, an
+    input on which the reference returns inf or nan is outside the tested domain.
+
+    There the reference's floats have most often overflowed (Mbpp/300 `count_binary_seq(709)`:
+    its float binomials reach inf where the exact answer is finite, and the `/` -> `//` mutant
+    returns that exact answer), so a program that differs there is an edge case to check against
+    the task's intent, never confirmed wrong. Returns the property broken, or None."""
+    if not results or any(_nonfinite(r) for r in results):
+        return lambda value: None
+    return lambda value: NONFINITE if _nonfinite(value) else None
 
 
 def soft(inputs: list[Input], names: list[str]) -> list[Rule]:

@@ -58,7 +58,7 @@ from testaudit.triage.compare import (
     sendable,
     verify_body,
 )
-from testaudit.triage.domain import Domain, domain_for, result_strain, task_words
+from testaudit.triage.domain import Domain, domain_for, finite_results, result_strain, task_words
 from testaudit.triage.explore import Arcs, Generator, Recorder
 from testaudit.triage.rules import (
     both,
@@ -171,18 +171,25 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             send(("inputs", []))
             last = time.process_time()
     # The results' soft properties come from the suite's own calls (distance 0), all of them.
-    results = result_strain([o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"])
-    originals = [(_strained(domain, results, inp, o), o, out) for inp, o, out in originals]
+    own = [o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"]
+    results, finite = result_strain(own), finite_results(own)
+    originals = [(_strained(domain, results, inp, o), o, out or _unfinished(finite, o))
+                 for inp, o, out in originals]
     slowest = max((o.seconds for _, o, _ in originals), default=0.0)
     send(("opaque", sorted(opaque)))
     send(("inputs", originals))
     costs = sorted(o.seconds for _, o, _ in originals) or [0.0]
-    _grow(job, function, rules, (domain, results), originals, seed, send,
+    _grow(job, function, rules, (domain, results, finite), originals, seed, send,
           min(1.0, max(0.005, 20 * slowest)), started, _max_tries(job.settings, costs[len(costs) // 2]))
 
 
 def _outside(domain: Domain | None, inp: Input) -> str | None:
     return None if domain is None else domain.outside(inp)
+
+
+def _unfinished(finite: Callable[[object], str | None], outcome: Outcome) -> str | None:
+    """The results' hard property (`finite_results`) an outcome breaks, if any."""
+    return finite(outcome.value) if outcome.kind == "value" else None
 
 
 def _strained(domain: Domain | None, results: Callable[[object], int], inp: Input,
@@ -245,7 +252,8 @@ def _generator(job: TriageJob, function, seeds: list[Input],
     return generator, arcs
 
 
-def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callable[[object], int]],
+def _grow(job: TriageJob, function, rules,
+          domains: tuple[Domain | None, Callable[[object], int], Callable[[object], str | None]],
           originals: list[tuple[Input, Outcome, str | None]], seed: int | None,
           send: children.Send, limit: float, started: float, max_tries: int) -> None:
     """Generate inputs until `max_tries` or `max_inputs` are reached; send the in-domain ones.
@@ -254,7 +262,7 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
     whose calls on generated inputs cost far more than on the suite's own."""
     settings = job.settings
     check, judge = rules
-    domain, results = domains
+    domain, results, finite = domains
     compare = comparison(job)
     # A str seed hashes the same in every process, whatever PYTHONHASHSEED.
     rng = random.Random(f"{job.settings.seed}/{job.task.task_id}")
@@ -281,7 +289,7 @@ def _grow(job: TriageJob, function, rules, domains: tuple[Domain | None, Callabl
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
             continue
-        outside = _outside(domain, inp)
+        outside = _outside(domain, inp) or _unfinished(finite, first)
         if outside is not None and outside_left <= 0:
             continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
