@@ -140,8 +140,8 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         """'2/8' -> Shard(2, 8); ValueError with a one-line reason otherwise."""
-        k, sep, n = text.strip().partition("/")
-        if not sep or not k.strip().isdigit() or not n.strip().isdigit():
+        k, sep, n = text.partition("/")
+        if not (sep and k.isdigit() and n.isdigit() and k.isascii() and n.isascii()):
             raise ValueError(f"{text!r} is not K/N (e.g. 2/8)")
         return cls(int(k), int(n))
 
