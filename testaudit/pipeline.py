@@ -50,6 +50,7 @@ from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
 from testaudit.sandbox import isolate, scratch
 from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
+from testaudit.store.files import write_atomic
 from testaudit.store.session import FILENAME as STORE_FILENAME
 from testaudit.store.session import Store
 from testaudit.suites import suite_for
@@ -583,6 +584,12 @@ def merge(folders: list[Path], out: Path, html: bool = True) -> AuditSummary:
                              "(an interrupted shard): rerun its audit with --resume, then merge")
     summary = sharding.merged_summary(parts)
     sharding.merge_stores(parts, out, parts[0].shard.run_key)
+    # The parts' own bugs' tracebacks, so that the merged folder keeps them as an audit's would.
+    logs = [p.folder / LOG_FILE for p in parts if (p.folder / LOG_FILE).is_file()]
+    (out / LOG_FILE).unlink(missing_ok=True)
+    if logs:
+        write_atomic(out / LOG_FILE, "".join(log.read_text(encoding="utf-8", errors="replace")
+                                             for log in logs))
     write_outputs(summary, out, html)
     return summary
 

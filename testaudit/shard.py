@@ -142,10 +142,15 @@ def check_parts(parts: Sequence[Part]) -> None:
                 raise UsageError(f"{part.folder}: field 'shard.tasks': task {task_id} is in "
                                  f"{owner[task_id].folder} too: the shards were split differently")
             owner[task_id] = part
+    selected = set(first.shard.selection)
+    for task_id, part in owner.items():
+        if task_id not in selected:
+            raise UsageError(f"{part.folder}: field 'shard.tasks': task {task_id} is not in the "
+                             "selection: damaged")
     unowned = [t for t in first.shard.selection if t not in owner]
-    if unowned or len(owner) != len(first.shard.selection):
+    if unowned:
         raise UsageError(f"field 'shard.tasks': {len(unowned)} selected tasks are in no shard "
-                         f"(e.g. {unowned[:1]}): the shards were split differently")
+                         f"(e.g. {unowned[0]}): the shards were split differently")
 
 
 def _same_run(first: Part, part: Part) -> None:

@@ -19,7 +19,8 @@ from conftest import REPO
 
 from testaudit.cli import cli
 from testaudit.config import Shard
-from testaudit.shard import split
+from testaudit.records import RepositoryData, SuiteKind, Task
+from testaudit.shard import cost, split
 
 # Ten real HumanEval tasks (142 mutants, timeouts and confirmed wrong survivors among them).
 # --triage-inputs bounds triage by count, not by its CPU-time budget, so that its verdicts do
@@ -60,7 +61,8 @@ def runs(tmp_path_factory) -> Path:
         code, output = invoke("audit", *SELECTION, "--shard", f"{k}/3", "--out", str(root / f"part{k}"))
         assert code == 0, output
         assert f"shard {k}/3:" in output
-    code, output = invoke("merge", *(str(root / f"part{k}") for k in (1, 2, 3)), "--out", str(root / "all"))
+    # In any order: the merge puts the tasks in the dataset's.
+    code, output = invoke("merge", *(str(root / f"part{k}") for k in (3, 1, 2)), "--out", str(root / "all"))
     assert code == 0, output
     return root
 
@@ -87,6 +89,16 @@ def test_the_split_is_a_deterministic_balanced_partition() -> None:
     # Ties: by task id, then to the lowest shard.
     assert split([("b", 1), ("a", 1), ("c", 1)], 2) == [("a", "c"), ("b",)]
     assert split([("x", 5)], 3) == [("x",), (), ()]
+
+
+def test_a_cost_is_a_count_known_before_anything_runs() -> None:
+    task = Task("t/1", "f", "def f():\n    return 1\n", "", 0, 24)
+    assert cost(task, 7) == 8 and cost(task, None) == 1  # its mutants, plus its reference run
+    # A repository task has no mutants before its tree is built: the lines its gold patch adds.
+    patch = "--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,3 @@\n a = 1\n-b = 2\n+b = 3\n+c = 4\n"
+    data = RepositoryData("o/r", "o__r-1", "abc", patch, "", "1.0", (), ())
+    repo = Task("o__r-1", "", "", "", 0, 0, SuiteKind.REPOSITORY, suite_data=data)
+    assert cost(repo, None) == 3
 
 
 def test_shard_values_are_checked() -> None:
