@@ -77,6 +77,22 @@ def cli() -> None:
     """Audit benchmark test suites: how many wrong programs do they let through?"""
 
 
+class _ShardType(click.ParamType):
+    """--shard K/N: a bad value is click's one-line usage error (exit 2)."""
+
+    name = "K/N"
+
+    def convert(self, value, param, ctx):
+        from testaudit.config import Shard
+
+        if isinstance(value, Shard):
+            return value
+        try:
+            return Shard.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def audit_options(fn):
     """The audit's arguments and options, shared by `audit` and `gate` (a gate is an audit plus
     thresholds): one list, applied to both commands."""
@@ -101,6 +117,10 @@ _AUDIT_OPTIONS = [
                                help="Output folder [reports/<dataset>]."),
     RESUME_OPTION := click.option("--resume", is_flag=True,
                                   help="Continue an interrupted audit in the same --out."),
+    SHARD_OPTION := click.option("--shard", type=_ShardType(),
+                                 help="Audit only part K of N of the selected tasks, split by their "
+                                      "mutant counts (a CI matrix); `testaudit merge` joins the parts "
+                                      "(docs/shards.md)."),
     click.option("--operator", "operators", multiple=True, help="Only these operators (repeatable)."),
     click.option("--timeout-factor", type=click.FloatRange(min=1), default=10.0, show_default=True,
                   help="Mutant budget: this many times the reference's suite time..."),
@@ -159,11 +179,17 @@ def audit(**kw) -> None:
     from testaudit.pipeline import executed, unrun
 
     summary = _run_audit(kw)
-    if executed(summary) == 0:
+    if executed(summary) == 0 and not _empty_shard(summary):
         raise NothingTestedError("no mutant ran: nothing was tested (see the task messages)")
     missing = unrun(summary)
     if missing:
         raise TestauditError(f"{len(missing)} mutants were left without a verdict")
+
+
+def _empty_shard(summary) -> bool:
+    """A shard that got no task by construction (--shard K/N with N above the task count): not a
+    run that tested nothing by accident, so it passes (the pipeline said so on stderr)."""
+    return summary.shard is not None and not summary.shard.tasks
 
 
 def _config(kw: dict):
@@ -185,7 +211,8 @@ def _config(kw: dict):
                      candidates=kw["candidates"], preconditions=kw["preconditions"],
                      contracts=kw["contracts"],
                      repo=RepoSettings(repos=kw["repos"], source=kw["source"], env=kw["env"],
-                                       env_spec=kw["env_spec"], isolate=kw["isolate"]))
+                                       env_spec=kw["env_spec"], isolate=kw["isolate"]),
+                     shard=kw.get("shard"))  # strengthen has no --shard
 
 
 def _run_audit(kw: dict):
@@ -227,14 +254,34 @@ def report(results_file: Path, out: Path | None) -> None:
     click.echo(f"report: {index}")
 
 
+@cli.command()
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the merged results.json, session.sqlite and report.")
+@click.option("--no-html", is_flag=True, help="Skip the HTML report and mutation-report.json.")
+@_guard
+def merge(parts: tuple[Path, ...], out: Path, no_html: bool) -> None:
+    """Join the output folders of `audit --shard K/N` (all N of them) into one run's outputs.
+
+    Refuses parts of other data or settings, another N, a shard missing or given twice, and an
+    interrupted shard (docs/shards.md).
+    """
+    from testaudit.pipeline import merge as run_merge
+    from testaudit.report.terminal import print_summary
+
+    summary = run_merge(list(parts), out, html=not no_html)
+    print_summary(summary, str(out))
+
+
 def main() -> None:
     cli(prog_name="testaudit")
 
 
 def _strengthen_options(fn):
-    """The audit's options but --out (here the file to write); --resume continues its first audit."""
+    """The audit's options but --out (here the file to write) and --shard (strengthen writes the
+    whole dataset back: a part of it cannot be); --resume continues its first audit."""
     for option in reversed(_AUDIT_OPTIONS):
-        if option is not OUT_OPTION:
+        if option is not OUT_OPTION and option is not SHARD_OPTION:
             fn = option(fn)
     return fn
 
@@ -298,6 +345,13 @@ def gate(**kw) -> None:
     config_file = config_file or gating.find_config(start) or gating.find_config(Path.cwd())
     policy = gating.policy_from_pyproject(config_file) if config_file else gating.GatePolicy()
     policy = policy.merged(cli_policy)
+    if kw["shard"] is not None and (policy.dataset_min_score is not None
+                                    or policy.dataset_max_confirmed_wrong is not None):
+        # A shard's score is not the dataset's: per-task thresholds and --baseline hold shard by
+        # shard (each task is in one shard), dataset ones do not.
+        raise UsageError("gate --shard: dataset thresholds (--dataset-min-score, "
+                         "--dataset-max-confirmed-wrong) judge the whole dataset, not one shard; "
+                         "use per-task thresholds on shards")
     if not gating.has_thresholds(policy) and not baseline_file:
         # A gate without a threshold would pass any benchmark: that is a configuration error.
         raise UsageError("gate: no threshold set; give --min-score, --max-confirmed-wrong, "
@@ -305,7 +359,8 @@ def gate(**kw) -> None:
                          "a [tool.testaudit] table in pyproject.toml, or --baseline")
     baseline = gating.read_baseline(baseline_file) if baseline_file else None
     summary = _run_audit(kw)
-    violations = gating.should_fail(summary, policy, baseline, executed(summary))
+    ran = None if _empty_shard(summary) else executed(summary)  # None: no "nothing was tested"
+    violations = gating.should_fail(summary, policy, baseline, ran)
     ci_output.write_log(summary, violations, sys.stdout)
     ci_output.emit_github(summary, violations, sys.stdout)
     if junit:

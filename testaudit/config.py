@@ -124,6 +124,29 @@ class RepoSettings:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """--shard K/N: audit the K-th (1-based) of N parts of the selected tasks (docs/shards.md)."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.index <= self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: K must be between 1 and N")
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """'2/8' -> Shard(2, 8); ValueError with a one-line reason otherwise."""
+        k, sep, n = text.partition("/")
+        if not (sep and k.isdigit() and n.isdigit() and k.isascii() and n.isascii()):
+            raise ValueError(f"{text!r} is not K/N (e.g. 2/8)")
+        return cls(int(k), int(n))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs, from the command line or from a caller."""
 
@@ -146,6 +169,7 @@ class RunConfig:
     preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
     contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
     repo: RepoSettings = field(default_factory=RepoSettings)  # repository tasks (SWE-bench)
+    shard: Shard | None = None  # --shard K/N: only this part of the selected tasks
 
     @property
     def load_options(self) -> LoadOptions:

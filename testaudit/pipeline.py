@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from testaudit import __version__
+from testaudit import shard as sharding
 from testaudit.config import RunConfig
 from testaudit.errors import UsageError
 from testaudit.load import dataset_name, load
@@ -32,7 +33,9 @@ from testaudit.records import (
     MutantResult,
     MutantStatus,
     ReferenceRun,
+    RepositoryData,
     ResultBatch,
+    ShardInfo,
     StrengthenReport,
     SuiteKind,
     Task,
@@ -47,13 +50,14 @@ from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
 from testaudit.sandbox import isolate, scratch
 from testaudit.store import results_json
 from testaudit.store.cache import CachedTask, ResultCache, task_key
+from testaudit.store.files import write_atomic
 from testaudit.store.session import FILENAME as STORE_FILENAME
 from testaudit.store.session import Store
 from testaudit.suites import suite_for
 from testaudit.text import cleaned
 from testaudit.triage import StageConfig
 
-__all__ = ["RunConfig", "run", "executed", "unrun", "out_dir", "write_outputs"]
+__all__ = ["RunConfig", "run", "executed", "unrun", "out_dir", "write_outputs", "merge"]
 
 LOG_FILE = "testaudit.log"  # in OUT: the tracebacks of our own bugs, one entry each
 
@@ -168,21 +172,24 @@ def _from_cache(audit: TaskAudit, cache: ResultCache | None, key: str, store: St
 
 def _plan(tasks: list[Task], operators, store: Store, cache: ResultCache | None = None,
           run_material: dict | None = None,
-          scanned: Callable[[int], None] | None = None) -> tuple[_Plan, Iterator[TaskJob]]:
+          scanned: Callable[[int], None] | None = None,
+          premade: dict[str, list[Mutant]] | None = None) -> tuple[_Plan, Iterator[TaskJob]]:
     """Generate mutants and decide what is left to run given what the store and cache hold.
 
     The jobs come lazily, so that the pool runs the first tasks while later ones are still
     being mutated; the plan's audits, counts and cache keys are complete once they are drained.
     `scanned(n)`: n tasks are planned so far (the progress display's estimate of the total).
+    `premade`: mutants already made (by the --shard split), by task id.
     """
     plan = _Plan({}, 0)
     for task in tasks:
         plan.audits[task.task_id] = TaskAudit(task, [], {}, status=task.status, message=task.message)
-    return plan, _jobs(plan, tasks, operators, store, cache, run_material or {}, scanned)
+    return plan, _jobs(plan, tasks, operators, store, cache, run_material or {}, scanned, premade or {})
 
 
 def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: ResultCache | None,
-          run_material: dict, scanned: Callable[[int], None] | None = None) -> Iterator[TaskJob]:
+          run_material: dict, scanned: Callable[[int], None] | None = None,
+          premade: dict[str, list[Mutant]] | None = None) -> Iterator[TaskJob]:
     stored = store.results()
     references = store.references()
     errors = store.task_errors()
@@ -195,8 +202,11 @@ def _jobs(plan: _Plan, tasks: list[Task], operators, store: Store, cache: Result
             continue
         generating = time.perf_counter()
         try:
-            with _sigint_deferred():
-                audit.mutants = generate(task, operators)
+            if premade and task.task_id in premade:
+                audit.mutants = list(premade[task.task_id])
+            else:
+                with _sigint_deferred():
+                    audit.mutants = generate(task, operators)
         except GenerationError as exc:
             audit.status, audit.message = TaskStatus.ERROR, _where(task, str(exc))
             continue
@@ -345,16 +355,64 @@ def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
         raise UsageError(f"--operator: unknown operator {exc}; see `testaudit operators`") from exc
     names = [op.name for op in operators]
     triage_input = _triage_input(config, tasks)  # before the long part: bad files fail fast
+    split = None
+    if config.shard is not None:  # after the checks above: they are of the whole selection
+        split = _split(config, dataset, tasks, operators, names)
+        mine = set(split.info.tasks)
+        if not mine:  # N > tasks: legitimate in a CI matrix, and said so
+            progress.notice(f"--shard {config.shard}: no task falls to this shard ({len(tasks)} tasks "
+                            f"over {config.shard.count} shards); it writes an empty part for "
+                            "`testaudit merge`")
+        tasks = [t for t in tasks if t.task_id in mine]
     if not any(t.suite_kind is SuiteKind.REPOSITORY for t in tasks):
-        return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+        return _run(config, progress, started, dataset, tasks, operators, names, triage_input, split)
     # The work trees live in a scratch folder of ours: removed at the end, and by the next
     # audit if this one is killed (sandbox/scratch.py).
     trees = scratch.make()
     try:
         tasks = _prepare_repositories(tasks, config, Path(trees))
-        return _run(config, progress, started, dataset, tasks, operators, names, triage_input)
+        return _run(config, progress, started, dataset, tasks, operators, names, triage_input, split)
     finally:
         scratch.remove(trees)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """This shard's part of the selection, and the mutants made to count its tasks' cost."""
+
+    info: ShardInfo
+    mutants: dict[str, list[Mutant]]  # this shard's tasks': the plan does not make them again
+    seconds: float  # spent making every selected task's mutants
+
+
+def _split(config: RunConfig, dataset: Dataset, selection: list[Task], operators,
+           names: list[str]) -> _Split:
+    """--shard K/N: split the selection by cost (shard.split), the same on every machine.
+
+    Each shard makes every selected task's mutants to count them (BigCodeBench's 1140 tasks
+    take about 35 s; HumanEval's 164, 4 s) and keeps only its own tasks' for its plan."""
+    assert config.shard is not None
+    generating = time.perf_counter()
+    made: dict[str, list[Mutant]] = {}
+    costs = []
+    for task in selection:
+        count = None
+        if task.status is TaskStatus.OK and not isinstance(task.suite_data, RepositoryData):
+            try:
+                with _sigint_deferred():
+                    made[task.task_id] = generate(task, operators)
+                count = len(made[task.task_id])  # equivalent ones too: bytecode-independent
+            except GenerationError:
+                pass  # the plan makes it again and reports the error on the task
+        costs.append((task.task_id, sharding.cost(task, count)))
+    mine = set(sharding.split(costs, config.shard.count)[config.shard.index - 1])
+    data_digest = hashlib.sha256(Path(dataset.source).read_bytes()).hexdigest()
+    info = ShardInfo(config.shard.index, config.shard.count,
+                     tuple(t.task_id for t in selection if t.task_id in mine),
+                     tuple(t.task_id for t in selection),
+                     run_key(dataset, selection, config, names),
+                     sharding.checks(config, dataset, data_digest, names, __version__))
+    return _Split(info, {t: m for t, m in made.items() if t in mine}, time.perf_counter() - generating)
 
 
 def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> list[Task]:
@@ -367,7 +425,8 @@ def _prepare_repositories(tasks: list[Task], config: RunConfig, trees: Path) -> 
 
 
 def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset, tasks: list[Task],
-         operators, names: list[str], triage_input: StageConfig | None) -> AuditSummary:
+         operators, names: list[str], triage_input: StageConfig | None,
+         split: _Split | None = None) -> AuditSummary:
     out = out_dir(config, dataset)
     if config.resume and not (out / STORE_FILENAME).is_file():
         # Not an error: a CI step that always passes --resume must work on its first run too.
@@ -375,7 +434,10 @@ def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset
     store = Store.open(out, run_key(dataset, tasks, config, names), config.resume)
     try:
         cache = _cache(config)
-        plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names), progress.scanned)
+        plan, jobs = _plan(tasks, operators, store, cache, _run_material(config, names), progress.scanned,
+                           split.mutants if split is not None else None)
+        if split is not None:
+            plan.generation_seconds += split.seconds
         first = next(jobs, None)
         if first is not None:  # a fully cached or resumed run needs no workers
             _isolation_notice(config, progress)
@@ -414,6 +476,7 @@ def _run(config: RunConfig, progress: Progress, started: float, dataset: Dataset
         triage_seconds,
         plan.incidents,
         _work(plan, config.workers, fresh),
+        split.info if split is not None else None,
     )
     write_outputs(summary, out, config.html)
     return summary
@@ -504,6 +567,31 @@ def write_outputs(summary: AuditSummary, out: Path, html: bool) -> None:
 
         write_stryker(summary, out / STRYKER_FILE)
         write_html(summary, out)
+
+
+def merge(folders: list[Path], out: Path, html: bool = True) -> AuditSummary:
+    """`testaudit merge`: the shards' output folders joined into OUT as one unsharded run:
+    results.json, session.sqlite (under the unsharded run's key), the HTML and Stryker reports."""
+    if any(f.resolve() == out.resolve() for f in folders):
+        raise UsageError(f"{out}: --out is one of the parts; merge into another folder")
+    parts = [sharding.read_part(f) for f in folders]
+    sharding.check_parts(parts)
+    for part in parts:
+        missing = unrun(part.summary)
+        if missing:
+            tasks = len({m.task_id for m in missing})
+            raise UsageError(f"{part.folder}: {len(missing)} mutants of {tasks} tasks have no verdict "
+                             "(an interrupted shard): rerun its audit with --resume, then merge")
+    summary = sharding.merged_summary(parts)
+    sharding.merge_stores(parts, out, parts[0].shard.run_key)
+    # The parts' own bugs' tracebacks, so that the merged folder keeps them as an audit's would.
+    logs = [p.folder / LOG_FILE for p in parts if (p.folder / LOG_FILE).is_file()]
+    (out / LOG_FILE).unlink(missing_ok=True)
+    if logs:
+        write_atomic(out / LOG_FILE, "".join(log.read_text(encoding="utf-8", errors="replace")
+                                             for log in logs))
+    write_outputs(summary, out, html)
+    return summary
 
 
 def executed(summary: AuditSummary) -> int:

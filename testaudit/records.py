@@ -599,6 +599,20 @@ class Work:
         return max(0.0, self.run_seconds * self.workers - self.busy_seconds)
 
 
+@dataclass(frozen=True)
+class ShardInfo:
+    """What a shard's output says of itself, so that `testaudit merge` can check its parts."""
+
+    index: int  # K of --shard K/N, 1-based
+    count: int  # N
+    tasks: tuple[str, ...]  # the task ids this shard audited, in dataset order
+    selection: tuple[str, ...]  # every task id of the unsharded selection, in dataset order
+    run_key: str  # the unsharded run's key: the merged session store's, so --resume accepts it
+    # (name, value) of everything that must be equal in every shard: the dataset's digest,
+    # operators, budgets, seed, triage settings, version...; values as short JSON text.
+    checks: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class AuditSummary:
     """The whole run, as stored and reported."""
@@ -612,6 +626,7 @@ class AuditSummary:
     triage_seconds: float | None = None  # None: no triage ran, so no survivor is confirmed or not
     incidents: int = 0  # bugs of ours that cost a verdict, with tracebacks in OUT/testaudit.log
     work: Work | None = None  # None: read back from a results file of an older version
+    shard: ShardInfo | None = None  # set when this run is one shard of a split audit (--shard K/N)
 
     @property
     def score(self) -> Score:

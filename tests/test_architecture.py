@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "testaudit"
 
 STAGES = {"load", "mutate", "run", "triage", "store", "report", "gate", "strengthen"}
 SHARED = {"records", "config", "errors", "text", "values", "__init__"}
-TOP = {"cli", "pipeline", "__main__"}
+TOP = {"cli", "pipeline", "shard", "__main__"}
 # What each unit may import besides itself. Stages may use store/ (persistence), suites/ and
 # sandbox/; store/ itself, like the shared modules, imports only shared modules.
 ALLOWED = {

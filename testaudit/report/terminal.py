@@ -195,6 +195,10 @@ def print_summary(summary: AuditSummary, out: str, stream: TextIO | None = None)
     score = summary.score
     w = stream.write
     w(f"\ntestaudit: {summary.dataset.name} ({len(summary.tasks)} tasks) in {summary.seconds:.1f} s\n")
+    if summary.shard is not None:
+        shard = summary.shard
+        w(f"  shard {shard.index}/{shard.count}: {len(shard.tasks)} of the {len(shard.selection)} selected "
+          f"tasks; join the {shard.count} parts with `testaudit merge`\n")
     _triage_lines(summary, w)
     if summary.dataset.reference:
         w(f"  format: {summary.dataset.format}; mutated: {summary.dataset.reference}\n")

@@ -24,6 +24,7 @@ from testaudit.records import (
     Origin,
     Position,
     ReferenceRun,
+    ShardInfo,
     SuiteKind,
     Task,
     TaskAudit,
@@ -276,3 +277,18 @@ def added_test_to_json(test: AddedTest) -> dict:
 def added_test_from_json(data: dict) -> AddedTest:
     return AddedTest(data["text"], data["kind"], data["reason"], tuple(data.get("kills", ())),
                      tuple(data.get("lines", ())))
+
+
+def shard_to_json(shard: ShardInfo) -> dict:
+    return {"index": shard.index, "count": shard.count, "tasks": list(shard.tasks),
+            "selection": list(shard.selection), "run_key": shard.run_key,
+            "checks": {name: value for name, value in shard.checks}}
+
+
+def shard_from_json(data: dict) -> ShardInfo:
+    checks = data["checks"]
+    if not isinstance(checks, dict):
+        raise TypeError("checks")
+    return ShardInfo(int(data["index"]), int(data["count"]), tuple(data["tasks"]),
+                     tuple(data["selection"]), str(data["run_key"]),
+                     tuple((str(k), str(v)) for k, v in checks.items()))

@@ -74,7 +74,7 @@ def triage_counts(summary: AuditSummary) -> dict:
 
 
 def to_json(summary: AuditSummary, version: str) -> dict:
-    return {
+    data = {
         "schema": SCHEMA,
         "tool": {"name": "testaudit", "version": version},
         "dataset": codec.dataset_to_json(summary.dataset),
@@ -82,6 +82,9 @@ def to_json(summary: AuditSummary, version: str) -> dict:
         "summary": summary_counts(summary),
         "tasks": [codec.task_audit_to_json(a) for a in summary.tasks],
     }
+    if summary.shard is not None:  # only a shard's file has the key: an unsharded one is as it was
+        data["shard"] = codec.shard_to_json(summary.shard)
+    return data
 
 
 def write(summary: AuditSummary, path: Path, version: str) -> None:
@@ -103,6 +106,7 @@ def read(path: Path) -> AuditSummary:
         summary = AuditSummary(dataset, data["settings"], tasks, data["summary"]["seconds"])
         summary.triage_seconds = data["summary"].get("triage_seconds")
         summary.work = work_from_json(data["summary"].get("work"))
+        summary.shard = codec.shard_from_json(data["shard"]) if "shard" in data else None
         return summary
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path}: damaged results file (field {exc})") from exc

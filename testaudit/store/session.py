@@ -77,6 +77,11 @@ CREATE TABLE IF NOT EXISTS candidate_results (
 
 FILENAME = "session.sqlite"
 
+# The tables that hold a run's verdicts, task by task: what `testaudit merge` copies from each
+# shard's store (meta, the run key, is the merged run's own).
+VERDICT_TABLES = ("reference_runs", "task_errors", "results", "triage_tasks", "triage_results",
+                  "candidate_results")
+
 
 class Store:
     """One audit session in OUT/session.sqlite. Only the parent process writes to it."""
@@ -141,6 +146,29 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def absorb(self, path: Path) -> None:
+        """Copy every verdict of another session store (a shard's) into this one, in one
+        transaction. The stores must be of disjoint tasks: a row this store has already is an
+        error, never silently replaced."""
+        if not path.is_file():
+            raise StoreError(f"{path}: no session store here")
+        Store(path).close()  # refuses a store that is not ours, or of another schema version
+        self.db.execute("ATTACH DATABASE ? AS part", (str(path),))
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for table in VERDICT_TABLES:
+                    self.db.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")
+            except BaseException as exc:
+                self.db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise StoreError(f"{path}: holds verdicts of tasks another part holds too "
+                                     f"({exc})") from exc
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            self.db.execute("DETACH DATABASE part")
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
