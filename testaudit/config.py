@@ -146,6 +146,8 @@ class RunConfig:
     preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
     contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
     repo: RepoSettings = field(default_factory=RepoSettings)  # repository tasks (SWE-bench)
+    # --dask: run the jobs on a Dask cluster, "local:N" or a scheduler's tcp:// or tls:// address
+    dask_address: str | None = None
 
     @property
     def load_options(self) -> LoadOptions:
