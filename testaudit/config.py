@@ -146,9 +146,6 @@ class RunConfig:
     preconditions: Path | None = None  # --preconditions: a sidecar of task preconditions
     contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
     repo: RepoSettings = field(default_factory=RepoSettings)  # repository tasks (SWE-bench)
-    # --dask: a Dask scheduler's address (tcp://host:port) or local:N; None: the local pool.
-    # Where jobs run decides no verdict: not in any key (docs/distributed.md).
-    dask_address: str | None = None
     # --dask: run the jobs on a Dask cluster, "local:N" or a scheduler's tcp:// or tls:// address
     dask_address: str | None = None
 
