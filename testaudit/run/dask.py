@@ -107,6 +107,10 @@ def _plugin() -> Any:
 
     class ClosePools(WorkerPlugin):
         name = "testaudit-close-pools"
+        # Registered again by every executor, of this audit or of another one sharing the
+        # cluster: without this, each registration tears the old plugin down, closing pools
+        # that are running jobs (a mutant was then blamed for killing its worker process).
+        idempotent = True
 
         def teardown(self, worker: object) -> None:
             close_pools()
