@@ -67,15 +67,18 @@ def test_dask_gives_the_local_pool_s_verdicts_and_witnesses(local_summary: Audit
 
 
 class _KillOneWorker:
-    """Progress that SIGKILLs one Dask worker process when the first verdicts are in."""
+    """Progress that SIGKILLs a Dask worker process that is running a job, when the first
+    verdicts are in."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.killed = pid, False
+    def __init__(self, client, pids: dict[str, int]) -> None:
+        self.client, self.pids, self.killed = client, pids, None
 
     def event(self, event: Event) -> None:
-        if isinstance(event, ResultBatch) and not self.killed:
-            os.kill(self.pid, signal.SIGKILL)
-            self.killed = True
+        if isinstance(event, ResultBatch) and self.killed is None:
+            busy = [address for address, keys in self.client.processing().items() if keys]
+            if busy:
+                self.killed = self.pids[busy[0]]
+                os.kill(self.killed, signal.SIGKILL)
 
     def __getattr__(self, name: str):  # the other Progress calls: nothing to do
         return lambda *args, **kwargs: None
@@ -86,13 +89,12 @@ def test_a_dask_worker_killed_mid_audit_costs_no_verdict_and_leaves_nothing(tmp_
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None, silence_logs=40) as cluster, \
             distributed.Client(cluster) as client:
-        pids = sorted(client.run(os.getpid).values())
-        progress = _KillOneWorker(pids[0])
+        progress = _KillOneWorker(client, client.run(os.getpid))
         config = RunConfig(**{**SELECTION, "limit": 6}, out=tmp_path, triage=False,
                            dask_address=cluster.scheduler_address)
         summary = run(config, progress)
-    assert progress.killed
-    assert not process_alive(pids[0])
+    assert progress.killed is not None, "no worker was busy when the first verdicts came"
+    assert not process_alive(progress.killed)
     assert not unrun(summary), "mutants without a verdict"
     # Dask reran the dead worker's job elsewhere: no verdict was lost to the death.
     assert not [r for a in summary.tasks for r in a.results.values() if "Dask worker" in (r.detail or "")]
@@ -129,3 +131,24 @@ def test_without_dask_installed_dask_fails_in_one_line(tmp_path: Path, monkeypat
                                       "--out", str(tmp_path), "--no-cache", "--no-html"])
     assert result.exit_code == 2
     assert result.output.strip() == "Error: --dask needs Dask: pip install 'testaudit[dask]'"
+
+
+def test_a_job_that_never_comes_back_gets_error_verdicts_or_fails_its_task() -> None:
+    from types import SimpleNamespace
+
+    from testaudit.records import JobDone, JobFailed, MutantStatus, TaskJob
+    from testaudit.run.dask import DaskExecutor, lost
+    from testaudit.run.job import run_job
+
+    mutant = SimpleNamespace(id="m1", task_id="T/1")
+    job = TaskJob(SimpleNamespace(task_id="T/1"), (mutant,))  # type: ignore[arg-type]
+    batch, done = lost(job, RuntimeError("KilledWorker"))
+    assert [(r.mutant_id, r.status) for r in batch.results] == [("m1", MutantStatus.ERROR)]
+    assert "the Dask worker running it died" in batch.results[0].detail and done == JobDone("T/1")
+    # Through a real cluster: settings that break the worker's pool make the Dask task raise
+    # (twice: Dask retries it once); the job's events say so, and the run ends.
+    triage_like = SimpleNamespace(task_id="T/2")
+    with DaskExecutor(None, run_job, None, "local:1") as executor:  # type: ignore[arg-type]
+        events = list(executor.run([triage_like]))
+    assert [type(e) for e in events] == [JobFailed, JobDone]
+    assert events[0].task_id == "T/2" and "Dask worker" in events[0].message
