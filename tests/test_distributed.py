@@ -72,11 +72,16 @@ class _KillOneWorker:
 
     def __init__(self, client, pids: dict[str, int]) -> None:
         self.client, self.pids, self.killed = client, pids, None
+        self.orphans: list[int] = []  # its descendants: reparented away from us once it dies
 
     def event(self, event: Event) -> None:
         if isinstance(event, ResultBatch) and self.killed is None:
             busy = [address for address, keys in self.client.processing().items() if keys]
             if busy:
+                # A lambda: cloudpickle sends it by value (workers cannot import this module).
+                self.orphans = self.client.run(
+                    lambda: [p.pid for p in __import__("psutil").Process().children(recursive=True)],
+                    workers=[busy[0]])[busy[0]]
                 self.killed = self.pids[busy[0]]
                 os.kill(self.killed, signal.SIGKILL)
 
@@ -95,6 +100,13 @@ def test_a_dask_worker_killed_mid_audit_costs_no_verdict_and_leaves_nothing(tmp_
         summary = run(config, progress)
     assert progress.killed is not None, "no worker was busy when the first verdicts came"
     assert not process_alive(progress.killed)
+    # Its job process (and any sandbox) died with it (parent-death signal): _settled below
+    # cannot see them, as they are no longer our descendants.
+    assert progress.orphans, "the busy worker had no job process"
+    deadline = time.monotonic() + 15.0
+    while [pid for pid in progress.orphans if process_alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in progress.orphans if process_alive(pid)], "outlived their Dask worker"
     assert not unrun(summary), "mutants without a verdict"
     # Dask reran the dead worker's job elsewhere: no verdict was lost to the death.
     assert not [r for a in summary.tasks for r in a.results.values() if "Dask worker" in (r.detail or "")]
