@@ -113,6 +113,9 @@ _AUDIT_OPTIONS = [
     click.option("--limit", type=click.IntRange(min=1), help="Keep the first N selected tasks."),
     click.option("--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
                   show_default="CPU count", help="Worker processes."),
+    click.option("--dask", "dask", metavar="ADDRESS",
+                 help="Run the jobs on a Dask cluster: local:N (N workers here) or a scheduler's "
+                      "tcp://HOST:PORT or tls://HOST:PORT (see docs/distributed.md)."),
     OUT_OPTION := click.option("--out", type=click.Path(path_type=Path),
                                help="Output folder [reports/<dataset>]."),
     RESUME_OPTION := click.option("--resume", is_flag=True,
@@ -200,6 +203,10 @@ def _config(kw: dict):
                             timeout_constant_s=kw["timeout_constant"],
                             memory_cap_bytes=kw["memory_cap"] << 20, seed=kw["seed"],
                             isolate=not kw["no_isolation"])
+    if kw.get("dask") is not None:
+        from testaudit.run.dask import require
+
+        require(kw["dask"])
     return RunConfig(dataset=kw["dataset"], format=kw["format_"], tasks=tuple(kw["tasks"]),
                      limit=kw["limit"], workers=kw["workers"], out=kw["out"], resume=kw["resume"],
                      operators=tuple(kw["operators"]), settings=settings, html=not kw["no_html"],
@@ -212,7 +219,8 @@ def _config(kw: dict):
                      contracts=kw["contracts"],
                      repo=RepoSettings(repos=kw["repos"], source=kw["source"], env=kw["env"],
                                        env_spec=kw["env_spec"], isolate=kw["isolate"]),
-                     shard=kw.get("shard"))  # strengthen has no --shard
+                     shard=kw.get("shard"),  # strengthen has no --shard
+                     dask_address=kw.get("dask"))
 
 
 def _run_audit(kw: dict):

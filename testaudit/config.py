@@ -170,6 +170,8 @@ class RunConfig:
     contracts: Path | None = None  # --contracts: an EvalPlus file whose contracts the tasks borrow
     repo: RepoSettings = field(default_factory=RepoSettings)  # repository tasks (SWE-bench)
     shard: Shard | None = None  # --shard K/N: only this part of the selected tasks
+    # --dask: run the jobs on a Dask cluster, "local:N" or a scheduler's tcp:// or tls:// address
+    dask_address: str | None = None
 
     @property
     def load_options(self) -> LoadOptions:

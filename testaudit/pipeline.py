@@ -45,6 +45,7 @@ from testaudit.records import (
     TaskStatus,
     Work,
 )
+from testaudit.run.dask import DaskExecutor
 from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
 from testaudit.sandbox import isolate, scratch
@@ -330,7 +331,10 @@ def _finish_audit(audit: TaskAudit) -> None:
 
 def make_executor(config: RunConfig) -> Executor:
     """Always a pool, even of one worker: spawned workers get the fixed hash seed that makes
-    set order, and so verdicts, repeatable."""
+    set order, and so verdicts, repeatable. With --dask, a Dask cluster's workers each run
+    such a pool (run/dask.py)."""
+    if config.dask_address is not None:
+        return DaskExecutor(config.settings, run_job, job_cost, config.dask_address)
     return PoolExecutor(config.settings, config.workers, run_job, job_cost)
 
 
@@ -553,8 +557,14 @@ def _triage(stage: StageConfig | None, audits: list[TaskAudit], out: Path, progr
     try:
         # Spawned workers, as for the suite runs: their fixed hash seed makes set order, and so
         # the generated inputs and every verdict, repeatable between runs.
-        return run_stage(audits, stage, store, lambda n: PoolExecutor(config.settings, n, triage_job),
-                         progress.triage)
+        address = config.dask_address
+
+        def executors(n: int) -> Executor:
+            if address is not None:  # the cluster's workers, whatever n the stage asks for
+                return DaskExecutor(config.settings, triage_job, None, address)
+            return PoolExecutor(config.settings, n, triage_job)
+
+        return run_stage(audits, stage, store, executors, progress.triage)
     finally:
         store.close()
 

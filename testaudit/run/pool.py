@@ -163,8 +163,11 @@ class PoolExecutor:
     """
 
     def __init__(self, settings: ExecSettings, workers: int, handler: Handler,
-                 cost: Cost | None = None) -> None:
+                 cost: Cost | None = None, keep_splits: bool = True) -> None:
         self.settings = settings
+        # False (a Dask worker's inner pool, run/dask.py): a Split's parts are not run here but
+        # only reported, so that the caller spreads them over other machines.
+        self.keep_splits = keep_splits
         self.size = max(1, workers)
         self.handler = handler
         # With a cost model, the jobs are all planned ahead while the workers are busy (planning
@@ -255,8 +258,7 @@ class PoolExecutor:
                     reaper.kill_tree(worker.process.pid)
                     yield from self._replace(worker, queue, "stopped")
 
-    @staticmethod
-    def _note(worker: _Worker, event: Event, queue: deque) -> None:
+    def _note(self, worker: _Worker, event: Event, queue: deque) -> None:
         """What the pool keeps of a worker's event: what its job has done, and new jobs."""
         if isinstance(event, ResultBatch):
             worker.done_ids.update(r.mutant_id for r in event.results)
@@ -266,7 +268,8 @@ class PoolExecutor:
             # The parts are other jobs now: if this worker dies, they are not its to retry.
             for part in event.jobs:
                 worker.done_ids.update(m.id for m in part.mutants)
-            queue.extend(event.jobs)
+            if self.keep_splits:
+                queue.extend(event.jobs)
 
     def _silent(self, worker: _Worker) -> bool:
         silence = time.monotonic() - worker.heard
