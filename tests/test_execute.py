@@ -58,7 +58,9 @@ def run_serial(task: Task, replacements: list[str], settings: ExecSettings = SET
 
 
 def test_statuses_killed_survived_timeout_and_kill_reasons() -> None:
-    loop = "(lambda: [0 for _ in iter(int, 1)])()"
+    # Loops forever without allocating (`if 0` keeps the list empty): with a growing list, a fast
+    # machine reached the memory cap (MemoryError: killed) before the 0.2 s budget.
+    loop = "(lambda: [0 for _ in iter(int, 1) if 0])()"
     results, reference = run_serial(make_task(), ["x + 2", "x + 1 + 0 * x", loop])
     killed, survived, timeout = results
     assert reference.passed and reference.suite_calls_entry_point
@@ -107,7 +109,7 @@ HOSTILE = {
 def _replacement(expression: str) -> str:
     # `while True: pass` is a statement: wrap it so it can stand where `x + 1` stood.
     if expression.startswith("while"):
-        return "[0 for _ in iter(int, 1)]"
+        return "[0 for _ in iter(int, 1) if 0]"  # no allocation: the budget, not the memory cap, ends it
     return expression
 
 
@@ -152,7 +154,7 @@ def test_mutants_that_touch_files_write_in_a_private_directory(tmp_path: Path, m
 
 
 def test_every_verdict_is_kept_in_order_after_timeouts_and_crashes() -> None:
-    replacements = ["x + 2", "[0 for _ in iter(int, 1)]", "x + 1 + 0", "__import__('os')._exit(0)",
+    replacements = ["x + 2", "[0 for _ in iter(int, 1) if 0]", "x + 1 + 0", "__import__('os')._exit(0)",
                     "x - 1", "x + True"]
     results, _ = run_serial(make_task(), replacements)
     assert [r.status for r in results] == [
@@ -197,7 +199,7 @@ def test_a_mutant_that_kills_its_worker_is_contained_by_the_pool(isolate: bool) 
 
 def test_pool_and_serial_agree() -> None:
     task = make_task()
-    replacements = ["x + 2", "x * 1 + 1", "[0 for _ in iter(int, 1)]", "x - 1", "abs(x) + 1"]
+    replacements = ["x + 2", "x * 1 + 1", "[0 for _ in iter(int, 1) if 0]", "x - 1", "abs(x) + 1"]
     serial, _ = run_serial(task, replacements)
     mutants = tuple(make_mutant(task, r) for r in replacements)
     with PoolExecutor(SETTINGS, 2, run_job) as pool:

@@ -28,7 +28,7 @@ from testaudit.run.pool import PoolExecutor, SerialExecutor
 from testaudit.suites import order
 
 SETTINGS = ExecSettings(timeout_constant_s=0.1, memory_cap_bytes=512 << 20, isolate=False)
-LOOP = "(lambda: [0 for _ in iter(int, 1)])() or x + 1"  # a Python-level infinite loop
+LOOP = "(lambda: [0 for _ in iter(int, 1) if 0])() or x + 1"  # a Python-level infinite loop, no allocation
 MIXED = ["x + 1", "x + 2", "x", "x + 1 if x > 0 else x + 1", "x - 1", "x + 1 if x != 5 else 0",
          "x * 2", "abs(x) + 1", "x + 1 if x < 3 else x", "-x"]
 
