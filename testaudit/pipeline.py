@@ -123,11 +123,15 @@ def settings_json(config: RunConfig, operators: list[str]) -> dict:
     }
 
 
+def data_digest(dataset: Dataset) -> str:
+    """The dataset file's SHA-256: the data a run key, and a shard's checks, stand for."""
+    return hashlib.sha256(Path(dataset.source).read_bytes()).hexdigest()
+
+
 def run_key(dataset: Dataset, tasks: list[Task], config: RunConfig, operators: list[str]) -> str:
     """What must match for --resume: the data, the selection, and what decides verdicts."""
-    data = Path(dataset.source).read_bytes()
     key = {
-        "data": hashlib.sha256(data).hexdigest(),
+        "data": data_digest(dataset),
         "tasks": [t.task_id for t in tasks],
         "operators": operators,
         "settings": config.settings.to_json(),
@@ -410,12 +414,11 @@ def _split(config: RunConfig, dataset: Dataset, selection: list[Task], operators
                 pass  # the plan makes it again and reports the error on the task
         costs.append((task.task_id, sharding.cost(task, count)))
     mine = set(sharding.split(costs, config.shard.count)[config.shard.index - 1])
-    data_digest = hashlib.sha256(Path(dataset.source).read_bytes()).hexdigest()
     info = ShardInfo(config.shard.index, config.shard.count,
                      tuple(t.task_id for t in selection if t.task_id in mine),
                      tuple(t.task_id for t in selection),
                      run_key(dataset, selection, config, names),
-                     sharding.checks(config, dataset, data_digest, names, __version__))
+                     sharding.checks(config, dataset, data_digest(dataset), names, __version__))
     return _Split(info, {t: m for t, m in made.items() if t in mine}, time.perf_counter() - generating)
 
 

@@ -663,7 +663,7 @@ def result_strain(results: list) -> Callable[[object], int]:
 
 def _nonfinite(value: object, depth: int = 0) -> bool:
     if type(value) is float:
-        return math.isinf(value) or math.isnan(value)
+        return not math.isfinite(value)
     if depth < 4 and type(value) in (list, tuple, set, frozenset):
         return any(_nonfinite(v, depth + 1) for v in value)
     if depth < 4 and type(value) is dict:
