@@ -4,8 +4,8 @@ compared mutant by mutant (prints, never asserts a time: machines are noisy).
     python benchmarks/bench_distributed.py [--limit N] [--workers 2] [--no-triage]
 
 Both runs are --no-cache, with triage (as an audit is) unless --no-triage. The Dask run's wall
-time includes starting its LocalCluster (the scheduler and N worker processes) twice, for the
-run stage and for triage: a long-running cluster pays that once, not per audit.
+time includes starting its LocalCluster (the scheduler and N worker processes; the run stage and
+triage share it): a long-running cluster pays that once, not per audit.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ def _timed(config: RunConfig) -> tuple[AuditSummary, float]:
 
 
 def _verdicts(summary: AuditSummary) -> dict[str, tuple]:
-    return {m: (r.status, r.witness) for a in summary.tasks for m, r in a.results.items()}
+    return {m: (r.status.value, r.witness) for a in summary.tasks for m, r in a.results.items()}
+
+
+def _tasks(summary: AuditSummary) -> dict[str, str]:
+    return {m: a.task.task_id for a in summary.tasks for m in a.results}
 
 
 def main() -> None:
@@ -50,8 +54,9 @@ def main() -> None:
     print(f"dask local:{args.workers:<7} {dask_s:.2f} s wall ({jobs} jobs, splits included)")
     print(f"ratio dask/local   {dask_s / local_s:.2f}")
     print(f"verdicts           {'equal, mutant by mutant' if not differ else f'{len(differ)} differ'}")
+    where = _tasks(local) | _tasks(dask)
     for mutant in differ[:20]:
-        print(f"  {mutant}: local {mine.get(mutant)} dask {theirs.get(mutant)}")
+        print(f"  {where[mutant]} {mutant}: local {mine.get(mutant)} dask {theirs.get(mutant)}")
 
 
 if __name__ == "__main__":

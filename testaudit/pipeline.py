@@ -45,7 +45,7 @@ from testaudit.records import (
     TaskStatus,
     Work,
 )
-from testaudit.run.dask import DaskExecutor
+from testaudit.run.dask import DaskExecutor, local_clusters
 from testaudit.run.job import job_cost, run_job
 from testaudit.run.pool import Executor, PoolExecutor, sigint_handler
 from testaudit.sandbox import isolate, scratch
@@ -353,6 +353,11 @@ def _isolation_notice(config: RunConfig, progress: Progress) -> None:
 
 def run(config: RunConfig, progress: Progress | None = None) -> AuditSummary:
     """Audit a dataset. Results stream into OUT/session.sqlite; OUT/results.json at the end."""
+    with local_clusters():  # --dask local:N: one cluster for the run stage and triage
+        return _audit(config, progress)
+
+
+def _audit(config: RunConfig, progress: Progress | None) -> AuditSummary:
     started = time.perf_counter()
     progress = progress or _Silent()
     dataset = load(config.dataset, config.format, config.load_options)
@@ -645,6 +650,13 @@ def strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path = 
     changed) adds its suggested tests and audits again, up to STRENGTHEN_ROUNDS; a task whose
     reference fails its strengthened suite (never seen: every test passed on it twice) is
     written back as it was."""
+
+    with local_clusters():  # --dask local:N: one cluster for every audit of it
+        return _strengthen(config, target, max_tests, reports, progress)
+
+
+def _strengthen(config: RunConfig, target: Path, max_tests: int, reports: Path,
+                progress: Callable[[], Progress]) -> StrengthenRun:
     from testaudit import strengthen as stage
     from testaudit.store import strengthen_json
 

@@ -164,3 +164,47 @@ def test_a_job_that_never_comes_back_gets_error_verdicts_or_fails_its_task() -> 
         events = list(executor.run([triage_like]))
     assert [type(e) for e in events] == [JobFailed, JobDone]
     assert events[0].task_id == "T/2" and "Dask worker" in events[0].message
+
+
+def test_mutants_on_dask_workers_see_this_machine_s_environment_not_the_nanny_s(
+        tmp_path: Path, monkeypatch) -> None:
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 (and OMP_NUM_THREADS...) in its workers'
+    environment, and in the process that starts a LocalCluster. It changed a verdict of
+    HumanEval/39 (a mutant growing a list of big ints timed out at the watchdog, not its own
+    alarm); the mutants must run in the environment a local audit gives them, and the audit
+    must leave its own process's environment as it found it."""
+    import json
+
+    for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    test = ("import os\n\ndef check(candidate):\n"
+            "    assert os.environ.get('MALLOC_TRIM_THRESHOLD_') is None\n"
+            "    assert os.environ.get('OMP_NUM_THREADS') is None\n"
+            "    assert candidate(1) == 2\n")
+    task = {"task_id": "Env/0", "prompt": "def inc(x):\n", "entry_point": "inc",
+            "canonical_solution": "    return x + 1\n", "test": test}
+    data = tmp_path / "env.jsonl"
+    data.write_text(json.dumps(task) + "\n")
+    saved = dict(os.environ)
+    summary = run(RunConfig(dataset=str(data), workers=1, out=tmp_path / "out", cache_dir=None,
+                            html=False, dask_address="local:1"))
+    audit = summary.tasks[0]
+    assert audit.reference is not None and audit.reference.passed, audit.message
+    assert audit.results and all(r.status.value == "killed" for r in audit.results.values())
+    assert dict(os.environ) == saved
+
+
+def test_an_audit_s_stages_share_one_local_cluster() -> None:
+    """Within local_clusters() (an audit, a strengthen), every `local:N` executor connects to the
+    same LocalCluster: the run stage and triage do not each start one."""
+    from testaudit.run.dask import DaskExecutor, local_clusters
+    from testaudit.run.job import run_job
+
+    with local_clusters():
+        with DaskExecutor(None, run_job, None, "local:1") as first:  # type: ignore[arg-type]
+            address = first.client.scheduler.address
+        with DaskExecutor(None, run_job, None, "local:1") as second:  # type: ignore[arg-type]
+            assert second.client.scheduler.address == address
+            assert second.cluster is None  # not its own: closed by local_clusters
+    with DaskExecutor(None, run_job, None, "local:1") as alone:  # type: ignore[arg-type]
+        assert alone.client.scheduler.address != address

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from testaudit.config import ExecSettings
@@ -71,11 +73,28 @@ _pools: dict[tuple[str, str, ExecSettings], tuple[PoolExecutor, threading.Lock]]
 _pools_lock = threading.Lock()
 
 
+def _undo_nanny_environ() -> None:
+    """Take back what Dask's nanny put into this worker's environment before starting it
+    (`distributed.nanny.pre-spawn-environ`: MALLOC_TRIM_THRESHOLD_=65536, OMP_NUM_THREADS=1...),
+    so that the inner pool's processes, and the mutants, run as they would in a local audit.
+    MALLOC_TRIM_THRESHOLD_ alone changed a verdict: HumanEval/39's `is_prime(f[1])` mutant,
+    which appends ever larger ints, ran out of its budget at the watchdog instead of at its own
+    alarm, so its sandbox was replaced and a later mutant ran its assertions in another order.
+    A variable is kept where its value is not the nanny's (someone set it on purpose)."""
+    import dask.config
+
+    given = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    for name, value in given.items():
+        if name != "PYTHONHASHSEED" and os.environ.get(name) == str(value):
+            del os.environ[name]
+
+
 def _pool(settings: ExecSettings, handler: Handler) -> tuple[PoolExecutor, threading.Lock]:
     key = (handler.__module__, handler.__qualname__, settings)
     with _pools_lock:
         entry = _pools.get(key)
         if entry is None:
+            _undo_nanny_environ()
             pool = PoolExecutor(settings, 1, handler, keep_splits=False)
             pool.__enter__()
             if not _pools:  # a worker stopped without its plugin's teardown still stops them
@@ -136,6 +155,56 @@ def lost(job: Any, exc: BaseException) -> list[Event]:
     return [JobFailed(job.task_id, why), JobDone(job.task_id)]
 
 
+def _start_local(workers: int) -> Any:
+    """A LocalCluster of `workers` one-threaded worker processes on 127.0.0.1.
+
+    Its nannies would write Dask's pre-spawn variables into *this* process's environment (and
+    so into everything it starts later); they get none, and the environment is put back."""
+    import dask.config
+    from distributed import LocalCluster
+
+    saved = dict(os.environ)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+            # Nanny-started workers are daemonic, which forbids children to the standard
+            # library's multiprocessing only: multiprocess (the inner pool's) keeps its own
+            # process record, and starts its process there.
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+    finally:
+        _restore(saved)
+
+
+def _restore(saved: dict[str, str]) -> None:
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    os.environ.update(saved)
+
+
+# The LocalClusters of `with local_clusters():`, by worker count: the run stage and triage (and a
+# strengthen's audits) share one, rather than each starting and stopping its own.
+_shared: dict[int, Any] | None = None
+
+
+@contextmanager
+def local_clusters() -> Iterator[None]:
+    """Within it, DaskExecutors of the same `local:N` share one LocalCluster, started by the
+    first that needs it and closed on leaving (an audit: pipeline.run)."""
+    global _shared
+    if _shared is not None:  # nested (strengthen's audits): the outermost one owns them
+        yield
+        return
+    _shared = {}
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        clusters, _shared = _shared, None
+        for cluster in clusters.values():
+            cluster.close()
+        _restore(saved)  # a nanny that restarted a worker wrote PYTHONHASHSEED here again
+
+
 class DaskExecutor:
     """Runs jobs on a Dask cluster: `local:N` (a LocalCluster of N worker processes on this
     machine, on 127.0.0.1) or a running scheduler's `tcp://` or `tls://` address."""
@@ -152,17 +221,16 @@ class DaskExecutor:
 
     def __enter__(self) -> DaskExecutor:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as exc:
             raise UsageError(INSTALL_HINT) from exc
         try:
-            if self.local is not None:
-                # Nanny-started workers are daemonic, which forbids children to the standard
-                # library's multiprocessing only: multiprocess (the inner pool's) keeps its own
-                # process record, and starts its process there.
-                self.cluster = LocalCluster(n_workers=self.local, threads_per_worker=1, processes=True,
-                                            host="127.0.0.1", dashboard_address=None,
-                                            silence_logs=logging.ERROR)
+            if self.local is not None and _shared is not None:
+                if self.local not in _shared:
+                    _shared[self.local] = _start_local(self.local)
+                self.client = Client(_shared[self.local])
+            elif self.local is not None:
+                self.cluster = _start_local(self.local)
                 self.client = Client(self.cluster)
             else:
                 self.client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
