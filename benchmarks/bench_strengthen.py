@@ -154,7 +154,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--reuse", action="store_true", help="with --keep: judge its kept run again")
-    parser.add_argument("--show", action="store_true", help="print each wrong program not rejected")
+    parser.add_argument("--show", action="store_true",
+                        help="print the wrong programs not rejected, the right ones rejected, "
+                        "and the added inputs outside the contract")
     parser.add_argument("--keep", type=Path, default=None, help="keep the strengthened file and reports here")
     args = parser.parse_args()
 
@@ -177,6 +179,7 @@ def main() -> None:
         inputs, kinds[task_id] = _added(tasks.get(task_id, {"tests": []}))
         jobs.append({"record": rec, "added": inputs,
                      "samples": {str(k): v for k, v in samples.get(task_id, {}).items()}})
+
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_init) as pool:
         judged = list(pool.map(_judge, jobs))
     summary = report["summary"]
@@ -189,25 +192,53 @@ def main() -> None:
     right = sum(not s["wrong"] for j in judged for s in j["samples"].values())
     print(f"  samples passing the base tests: {wrong + right}, of which MBPP+ proves {wrong} wrong")
     for k in KS:
-        rejected = false = added = valid = 0
-        for j in judged:
-            keep = _within(kinds[j["task_id"]], k)
-            added += sum(keep)
-            valid += sum(v for v, kept in zip(j["valid"], keep, strict=True) if kept)
-            for s in j["samples"].values():
-                hit = any(r and kept for r, kept in zip(s["rejected"], keep, strict=True))
-                rejected += hit and s["wrong"]
-                false += hit and not s["wrong"]
-        share = f"{rejected / wrong:.1%}" if wrong else "n/a"
-        if args.show and k == max(KS):
-            for j in judged:
-                for ident, s in j["samples"].items():
-                    if s["wrong"] and not any(s["rejected"]):
-                        print(f"    missed: {j['task_id']} sample {ident}: {s['fails_on']}")
-        print(f"  --max-tests {k:>2}: rejects {rejected}/{wrong} wrong programs ({share}); "
-              f"{added / len(records):.1f} added tests per task; right programs rejected: "
-              f"{false}/{right}; added inputs meeting the contract: {valid}/{added}")
+        _print_k(k, judged, kinds, len(records), wrong, right)
+    if args.show:
+        _show(judged, kinds, {job["record"]["task_id"]: job["added"] for job in jobs}, max(KS))
 
+
+def _print_k(k: int, judged: list[dict], kinds: dict, tasks: int, wrong: int, right: int) -> None:
+    """One line per --max-tests k. A right program (by MBPP+) that an added test rejects on a
+    contract-valid input disagrees with the reference there: MBPP+'s plus inputs miss it (the
+    reference is the task's oracle), so it is counted apart from a false rejection, one made
+    only by inputs outside the contract."""
+    rejected = false = disagree = added = valid = 0
+    for j in judged:
+        keep = _within(kinds[j["task_id"]], k)
+        added += sum(keep)
+        valid += sum(v for v, kept in zip(j["valid"], keep, strict=True) if kept)
+        for s in j["samples"].values():
+            hits = [v for r, kept, v in zip(s["rejected"], keep, j["valid"], strict=True) if r and kept]
+            rejected += bool(hits) and s["wrong"]
+            disagree += bool(hits) and not s["wrong"] and any(hits)
+            false += bool(hits) and not s["wrong"] and not any(hits)
+    share = f"{rejected / wrong:.1%}" if wrong else "n/a"
+    print(f"  --max-tests {k:>2}: rejects {rejected}/{wrong} wrong programs ({share}); "
+          f"{added / tasks:.1f} added tests per task; right programs (by MBPP+) rejected: "
+          f"{false}/{right} falsely (only by inputs outside the contract), {disagree} on a "
+          f"contract-valid input where they differ from the reference; added inputs meeting the "
+          f"contract: {valid}/{added}")
+
+
+def _show(judged: list[dict], kinds: dict, added: dict[str, list], k: int) -> None:
+    """--show, at the largest k: added inputs outside the contract, wrong programs missed, and
+    right programs rejected (by which input)."""
+    for j in judged:
+        task_id, keep = j["task_id"], _within(kinds[j["task_id"]], k)
+
+        def text(index: int, task_id: str = task_id) -> str:
+            return f"{kinds[task_id][index]} input {json.dumps(added[task_id][index])[:100]}"
+
+        for index, ok in enumerate(j["valid"]):
+            if not ok and keep[index]:
+                print(f"    added outside the contract: {task_id} {text(index)}")
+        for ident, s in j["samples"].items():
+            if s["wrong"] and not any(s["rejected"]):
+                print(f"    missed: {task_id} sample {ident}: {s['fails_on']}")
+            for index, hit in enumerate(s["rejected"]):
+                if hit and keep[index] and not s["wrong"]:
+                    print(f"    right (by MBPP+) program rejected: {task_id} sample {ident} by {text(index)}"
+                          f"{'' if j['valid'][index] else ' (outside the contract)'}")
 
 if __name__ == "__main__":
     main()

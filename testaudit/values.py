@@ -77,6 +77,9 @@ class Input:
     # How many soft properties of the tested domain it breaks (triage/domain.py `Domain.soft`):
     # of two inputs inside the domain, the one that breaks fewer is likelier valid, tried first.
     strain: int = 0
+    # Whether it breaks a soft relation between parameters (`Domain.unwritable`): inside the
+    # tested domain, but never the input of a written test.
+    unwritable: bool = False
 
     @property
     def text(self) -> str:

@@ -304,3 +304,15 @@ def test_mbpp_tasks_borrow_the_mbpp_plus_contracts(tmp_path: Path) -> None:
     assert borrowed and all(valid(w) for w in borrowed)
     with pytest.raises(UsageError, match="not an EvalPlus record"):
         borrowed_contracts(MBPP)
+
+
+def test_a_soft_relation_between_parameters_makes_an_input_unwritable_not_outside() -> None:
+    # MBPP+ Mbpp/4 (heap_queue_largest(nums, n)): its three base calls all have n < len(nums).
+    calls = _inputs(([25, 35, 22, 85, 14, 65, 75, 22, 58], 3), ([25, 35, 22, 85, 14, 65, 75, 22, 58], 2),
+                    ([25, 35, 22, 85, 14, 65, 75, 22, 58], 5))
+    domain = domain_for(calls, ["nums", "n"], "")
+    beyond = Input(([12], 3))
+    assert domain.outside(beyond) is None  # three calls are too few to confirm nothing there
+    assert domain.unwritable(beyond) and not domain.unwritable(Input(([12, 7, 9], 2)))
+    # other soft properties (here: no duplicates? sorted?) do not make an input unwritable
+    assert not domain.unwritable(Input(([-3, -3, 1, 0], 1)))

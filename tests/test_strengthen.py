@@ -260,3 +260,19 @@ def test_bigcodebench_gains_a_test_method_in_testcases(tmp_path) -> None:
         assert f"        {added.text}" in written.test and added.text.startswith("self.assert")
     before, after = _lines(source), _lines(target)
     assert [a == b for a, b in zip(before, after, strict=True)].count(False) == 1
+
+
+def test_added_tests_keep_the_suite_s_relations_between_parameters(tmp_path) -> None:
+    """MBPP+ Mbpp/4, `heap_queue_largest(nums, n)`, with its contract withheld: its three base
+    tests all have n < len(nums), too few calls to rule n > len(nums) out (a witness there is
+    still confirmed), but its contract asks for it and right programs return [] there. The tests
+    strengthen writes keep the relation; before, 11 of its 20 broke it and rejected a right one."""
+    record = next(json.loads(line) for line in gzip.open(shared_data("MbppPlus-v0.2.0.jsonl.gz"), "rt")
+                  if json.loads(line)["task_id"] == "Mbpp/4")
+    record.update(contract="", plus_input=[])
+    source = tmp_path / "mbpp4.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    done = _run(source, tmp_path / "strong.jsonl", max_tests=20)
+    added = [json.loads(t.text.split("\n", 1)[0][len("# input: "):]) for t in done.report.tasks[0].tests]
+    assert len(added) >= 5, "too few tests added to say anything"
+    assert all(n <= len(nums) for nums, n in added), [a for a in added if a[1] > len(a[0])]

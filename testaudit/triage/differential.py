@@ -361,11 +361,12 @@ def _spread(indices: list[int], count: int) -> list[int]:
 
 def _pool(job: TriageJob, explored) -> list[int]:
     """The inputs a differential test may use: generated (not the suite's own), inside the tested
-    domain, on which the reference returns a value within the time an added test may cost."""
+    domain and not `Domain.unwritable`, on which the reference returns a value within the time
+    an added test may cost."""
     limit = max(MIN_CALL_S, job.suite_seconds)
     return [i for i, inp in enumerate(explored.inputs)
-            if inp.distance > 0 and explored.outside[i] is None and explored.expected[i].kind == "value"
-            and explored.expected[i].seconds <= limit]
+            if inp.distance > 0 and explored.outside[i] is None and not inp.unwritable
+            and explored.expected[i].kind == "value" and explored.expected[i].seconds <= limit]
 
 
 def _kills_of(disagree: dict[str, Iterable[int]]) -> dict[int, set[str]]:

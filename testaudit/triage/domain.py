@@ -33,6 +33,7 @@ the explore child, where they are made.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 import re
 import string
@@ -80,6 +81,9 @@ class Rule:
     text: str  # e.g. "`nums` is non-empty", shown with a witness that breaks it
     origin: str  # "suite" (inferred from its inputs) or "prompt" (stated in the task's words)
     test: Callable[[Values], bool]
+    # A relation between two parameters (`n` < len(`xs`), `lo` <= `hi`): even when soft, a
+    # precondition more often than chance (Domain.unwritable).
+    binding: bool = False
 
     def holds(self, values: Values) -> bool:
         try:
@@ -101,6 +105,18 @@ class Domain:
         """How many soft properties the input breaks (0 for one that keeps them all)."""
         values = self.bind(inp)
         return 0 if values is None else sum(not rule.holds(values) for rule in self.soft)
+
+    def unwritable(self, inp: Input) -> bool:
+        """Whether the input breaks a soft relation between two parameters. Inside the tested
+        domain (a witness there is confirmed), but such a relation is a precondition more often
+        than chance: MBPP+ `Mbpp/4` `heap_queue_largest(nums, n)`, whose three tests all have
+        `n` < len(`nums`), asks for it in its contract. A test written into a benchmark
+        (strengthen) never uses such an input: a right program may do anything there, and a
+        maintainer merging the test would reject it. (Soft character classes were tried too, on
+        `bench_strengthen.py --limit 60`: they cost a third of the wrong programs rejected, as
+        valid strings often hold other characters: `Mbpp/7`'s final '.'.)"""
+        values = self.bind(inp)
+        return values is not None and any(r.binding and not r.holds(values) for r in self.soft)
 
     def bind(self, inp: Input) -> Values | None:
         return bind(inp, list(self.names))
@@ -391,7 +407,7 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
             # An integer equal to a length in three calls is no chance (`n == len(arr)`, as
             # MBPP+'s contracts say); any other relation needs MIN_BOUND calls.
             if rule is not None and (len(pairs) >= _LEVEL.bound or " == len(" in rule.text):
-                rules.append(rule)
+                rules.append(dataclasses.replace(rule, binding=True))
     return rules
 
 

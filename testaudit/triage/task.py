@@ -197,7 +197,9 @@ def _strained(domain: Domain | None, results: Callable[[object], int], inp: Inpu
     """The input with the count of soft properties it breaks: the domain's, and the results'."""
     strain = (0 if domain is None else domain.strain(inp)) + (
         results(outcome.value) if outcome.kind == "value" else 0)
-    return inp if strain == inp.strain else replace(inp, strain=strain)
+    unwritable = domain is not None and domain.unwritable(inp)
+    return inp if (strain, unwritable) == (inp.strain, inp.unwritable) else replace(
+        inp, strain=strain, unwritable=unwritable)
 
 
 def _max_tries(settings, per_call_cost: float) -> int:
