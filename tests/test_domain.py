@@ -121,6 +121,13 @@ def test_a_non_finite_result_where_the_suites_are_all_finite_is_outside_the_doma
     # A suite that itself expects inf (an unreachable end, say) makes inf an answer, not overflow.
     assert finite_results([3, float("inf")])(float("inf")) is None
     assert finite_results([])(float("inf")) is None  # no evidence, no property
+    # A reference that names inf itself means it: MBPP+ Mbpp/137 zero_count returns
+    # float('inf') for a list of zeros (its suite's results are all finite).
+    zero_count = ("def zero_count(nums):\n    if all(x == 0 for x in nums):\n"
+                  "        return float('inf')\n    return sum(x == 0 for x in nums) / sum(x != 0 for x in nums)\n")
+    assert finite_results([0.15, 0.0, 0.0], zero_count)(float("inf")) is None
+    assert finite_results([0.15, 0.0, 0.0], "def f(n):\n    return comb(2 * n, n) / 1.0\n")(
+        float("inf")) == NONFINITE
 
 
 def test_lists_of_both_parities_are_a_soft_property() -> None:

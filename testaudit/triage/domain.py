@@ -690,15 +690,23 @@ def _nonfinite(value: object, depth: int = 0) -> bool:
 NONFINITE = "the reference's result is not finite (inf or nan), unlike every result of the task's tests"
 
 
-def finite_results(results: list) -> Callable[[object], str | None]:
+# The reference names a non-finite float itself: `float('inf')`, `math.inf`, `float("nan")`...
+_NAMES_NONFINITE = re.compile(r"""\b(?:inf|nan|infinity)\b|['"][+-]?(?:inf|nan|infinity)['"]""",
+                              re.IGNORECASE)
+
+
+def finite_results(results: list, solution: str = "") -> Callable[[object], str | None]:
     """A hard property of the results: where every result of the suite's own calls is finite, an
     input on which the reference returns inf or nan is outside the tested domain.
 
     There the reference's floats have most often overflowed (Mbpp/300 `count_binary_seq(709)`:
     its float binomials reach inf where the exact answer is finite, and the `/` -> `//` mutant
     returns that exact answer), so a program that differs there is an edge case to check against
-    the task's intent, never confirmed wrong. Returns the property broken, or None."""
-    if not results or any(_nonfinite(r) for r in results):
+    the task's intent, never confirmed wrong. Not where the reference's own code (`solution`)
+    names inf or nan: there a non-finite result is an answer it means (Mbpp/137 `zero_count`
+    returns `float('inf')` for a list of zeros, and mutants of that branch are confirmed wrong
+    on one). Returns the property broken, or None."""
+    if not results or any(_nonfinite(r) for r in results) or _NAMES_NONFINITE.search(solution):
         return lambda value: None
     return lambda value: NONFINITE if _nonfinite(value) else None
 

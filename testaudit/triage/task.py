@@ -172,7 +172,8 @@ def _explore_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed
             last = time.process_time()
     # The results' soft properties come from the suite's own calls (distance 0), all of them.
     own = [o.value for inp, o, _ in originals if inp.distance == 0 and o.kind == "value"]
-    results, finite = result_strain(own), finite_results(own)
+    results = result_strain(own)
+    finite = finite_results(own, task.source[task.solution_start:task.solution_end])
     originals = [(_strained(domain, results, inp, o), o, out or _unfinished(finite, o))
                  for inp, o, out in originals]
     slowest = max((o.seconds for _, o, _ in originals), default=0.0)
