@@ -264,9 +264,9 @@ def test_bigcodebench_gains_a_test_method_in_testcases(tmp_path) -> None:
 
 def test_added_tests_keep_the_suite_s_relations_between_parameters(tmp_path) -> None:
     """MBPP+ Mbpp/4, `heap_queue_largest(nums, n)`, with its contract withheld: its three base
-    tests all have n < len(nums), too few calls to rule n > len(nums) out (a witness there is
-    still confirmed), but its contract asks for it and right programs return [] there. The tests
-    strengthen writes keep the relation; before, 11 of its 20 broke it and rejected a right one."""
+    tests all have n < len(nums), which its contract asks for, and right programs return [] past
+    it. The tests strengthen writes keep the relation (it is firm now, and a soft one would be
+    kept too: Domain.unwritable); at 0f77f3c 11 of its 20 broke it and rejected a right one."""
     record = next(json.loads(line) for line in gzip.open(shared_data("MbppPlus-v0.2.0.jsonl.gz"), "rt")
                   if json.loads(line)["task_id"] == "Mbpp/4")
     record.update(contract="", plus_input=[])

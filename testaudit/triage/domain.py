@@ -16,7 +16,7 @@ why (the first property it breaks). Two sources of properties:
   the suite's inputs meets it (a misread sentence must not rule out the suite's own inputs).
 
 Conservative by rule: a property is inferred only from enough evidence. A number's sign, a
-string's characters, non-emptiness, grid shapes and `n == len(xs)` need MIN_EVIDENCE distinct
+string's characters, non-emptiness, grid shapes and `n == len(xs)` (or `<`, `<=`) need MIN_EVIDENCE distinct
 values (a sign: distinct calls); the rest of structure (unique or sorted elements, a tuple's
 length, a minimum length, properties of elements) and every other relation between two
 parameters needs MIN_BOUND. Measured on
@@ -107,10 +107,11 @@ class Domain:
         return 0 if values is None else sum(not rule.holds(values) for rule in self.soft)
 
     def unwritable(self, inp: Input) -> bool:
-        """Whether the input breaks a soft relation between two parameters. Inside the tested
-        domain (a witness there is confirmed), but such a relation is a precondition more often
-        than chance: MBPP+ `Mbpp/4` `heap_queue_largest(nums, n)`, whose three tests all have
-        `n` < len(`nums`), asks for it in its contract. A test written into a benchmark
+        """Whether the input breaks a soft relation between two parameters (`lo` < `hi` in three
+        calls). Inside the tested domain (a witness there is confirmed), but such a relation is
+        a precondition more often than chance (MBPP+ `Mbpp/4` `heap_queue_largest(nums, n)`,
+        whose three tests all have `n` < len(`nums`), asks for it in its contract; a relation
+        to a length is firm from three calls since). A test written into a benchmark
         (strengthen) never uses such an input: a right program may do anything there, and a
         maintainer merging the test would reject it. (Soft character classes were tried too, on
         `bench_strengthen.py --limit 60`: they cost a third of the wrong programs rejected, as
@@ -404,9 +405,10 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
             if len(pairs) < MIN_EVIDENCE or len(pairs) != len(distinct):
                 continue
             rule = _relation(a, b, i, j, pairs)
-            # An integer equal to a length in three calls is no chance (`n == len(arr)`, as
-            # MBPP+'s contracts say); any other relation needs MIN_BOUND calls.
-            if rule is not None and (len(pairs) >= _LEVEL.bound or " == len(" in rule.text):
+            # An integer equal to, below or at most a length in three calls is an index or a
+            # count within a list (`n == len(arr)`, `n <= len(nums)`, as MBPP+'s contracts
+            # say); any other relation needs MIN_BOUND calls.
+            if rule is not None and (len(pairs) >= _LEVEL.bound or "len(" in rule.text):
                 rules.append(dataclasses.replace(rule, binding=True))
     return rules
 
