@@ -209,9 +209,11 @@ def _print_k(k: int, judged: list[dict], kinds: dict, tasks: int, wrong: int, ri
         valid += sum(v for v, kept in zip(j["valid"], keep, strict=True) if kept)
         for s in j["samples"].values():
             hits = [v for r, kept, v in zip(s["rejected"], keep, j["valid"], strict=True) if r and kept]
-            rejected += bool(hits) and s["wrong"]
-            disagree += bool(hits) and not s["wrong"] and any(hits)
-            false += bool(hits) and not s["wrong"] and not any(hits)
+            if hits and s["wrong"]:
+                rejected += 1
+            elif hits:  # a right program (by MBPP+): on a valid input, or only outside the contract
+                disagree += any(hits)
+                false += not any(hits)
     share = f"{rejected / wrong:.1%}" if wrong else "n/a"
     print(f"  --max-tests {k:>2}: rejects {rejected}/{wrong} wrong programs ({share}); "
           f"{added / tasks:.1f} added tests per task; right programs (by MBPP+) rejected: "

@@ -202,7 +202,8 @@ def local_clusters() -> Iterator[None]:
         clusters, _shared = _shared, None
         for cluster in clusters.values():
             cluster.close()
-        _restore(saved)  # a nanny that restarted a worker wrote PYTHONHASHSEED here again
+        if clusters:  # a nanny that restarted a worker wrote PYTHONHASHSEED here again
+            _restore(saved)
 
 
 class DaskExecutor:

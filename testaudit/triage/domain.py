@@ -81,9 +81,9 @@ class Rule:
     text: str  # e.g. "`nums` is non-empty", shown with a witness that breaks it
     origin: str  # "suite" (inferred from its inputs) or "prompt" (stated in the task's words)
     test: Callable[[Values], bool]
-    # A relation between two parameters (`n` < len(`xs`), `lo` <= `hi`): even when soft, a
-    # precondition more often than chance (Domain.unwritable).
-    binding: bool = False
+    # Between two parameters (`n` < len(`xs`), `lo` <= `hi`): even when soft, a precondition
+    # more often than chance (Domain.unwritable).
+    relation: bool = False
 
     def holds(self, values: Values) -> bool:
         try:
@@ -117,7 +117,7 @@ class Domain:
         `bench_strengthen.py --limit 60`: they cost a third of the wrong programs rejected, as
         valid strings often hold other characters: `Mbpp/7`'s final '.'.)"""
         values = self.bind(inp)
-        return values is not None and any(r.binding and not r.holds(values) for r in self.soft)
+        return values is not None and any(r.relation and not r.holds(values) for r in self.soft)
 
     def bind(self, inp: Input) -> Values | None:
         return bind(inp, list(self.names))
@@ -409,7 +409,7 @@ def _relation_rules(names: list[str], bound: list[Values]) -> list[Rule]:
             # count within a list (`n == len(arr)`, `n <= len(nums)`, as MBPP+'s contracts
             # say); any other relation needs MIN_BOUND calls.
             if rule is not None and (len(pairs) >= _LEVEL.bound or "len(" in rule.text):
-                rules.append(dataclasses.replace(rule, binding=True))
+                rules.append(dataclasses.replace(rule, relation=True))
     return rules
 
 
