@@ -281,6 +281,25 @@ def merge(parts: tuple[Path, ...], out: Path, no_html: bool) -> None:
     print_summary(summary, str(out))
 
 
+@cli.command()
+@click.argument("results_file", type=click.Path(path_type=Path))
+@click.option("--only", "kinds", type=click.Choice(["confirmed_wrong", "outside_domain"]), multiple=True,
+              help="Only survivors of this kind (repeatable) [both].")
+@click.option("--tasks", "task_globs", multiple=True, metavar="GLOB",
+              help="Only task ids matching this glob (repeatable).")
+@click.option("--memory-cap", type=click.IntRange(min=64), default=None,
+              help="Address-space cap per sandbox process, in MiB [the audit's].")
+@click.option("--no-isolation", is_flag=True, help="Run sandboxes without Linux namespaces.")
+@_guard
+def verify(results_file: Path, kinds: tuple[str, ...], task_globs: tuple[str, ...],
+           memory_cap: int | None, no_isolation: bool) -> None:
+    """Replay a results.json's evidence: every suggested test must pass on the reference and
+    fail on its mutant, each program in a fresh sandbox. Exit 1 if one does not."""
+    from testaudit.pipeline import verify_results
+
+    verify_results(results_file, kinds, task_globs, memory_cap, not no_isolation, click.echo)
+
+
 def main() -> None:
     cli(prog_name="testaudit")
 
@@ -375,3 +394,4 @@ def gate(**kw) -> None:
         ci_output.write_junit(summary, violations, junit)
     if violations:
         sys.exit(ThresholdError.exit_code)
+

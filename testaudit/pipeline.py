@@ -707,3 +707,46 @@ def _amend(after: AuditSummary, added: dict[str, tuple[AddedTest, ...]]) -> bool
 def _kills(audit: TaskAudit, test: str) -> tuple[str, ...]:
     return tuple(sorted(r.mutant_id for r in audit.results.values()
                         if r.suggested_test == test and r.witness is not None and r.witness.confirmed))
+
+
+# --- verify: replay a stored audit's suggested tests ---------------------------------------------
+
+
+def verify_results(results_file: Path, kinds: tuple[str, ...], task_globs: tuple[str, ...],
+                   memory_cap_mib: int | None, isolate_children: bool,
+                   echo: Callable[[str], None]) -> list:
+    """`testaudit verify`: replay every suggested test of results.json; raise ThresholdError when
+    one does not pass on the reference and fail on its mutant, NothingTestedError when there was
+    none to replay. Returns the Replayed records."""
+    from testaudit.config import ExecSettings
+    from testaudit.errors import NothingTestedError, ThresholdError
+    from testaudit.records import SurvivorKind
+    from testaudit.triage.replay import replay
+
+    summary = results_json.read(results_file)
+    stored = summary.settings
+    cap = (memory_cap_mib << 20) if memory_cap_mib else int(stored.get("memory_cap_bytes", 1 << 30))
+    settings = ExecSettings(memory_cap_bytes=cap, seed=int(stored.get("seed", 0)), isolate=isolate_children)
+    audits = [a for a in summary.tasks
+              if not task_globs or any(fnmatch.fnmatchcase(a.task.task_id, g) for g in task_globs)]
+    replayed, skipped = replay(audits, settings, frozenset(SurvivorKind(k) for k in kinds))
+    for item in skipped:
+        echo(f"  skipped {item.task_id}: {item.reason}")
+    failed = [r for r in replayed if not r.holds]
+    for r in failed:
+        echo(f"  NOT REPRODUCED {r.task_id} mutant {r.mutant_id} ({r.kind.value}): the test {r.problem()}")
+        echo(f"      {cleaned(r.test).splitlines()[-1] if r.test.strip() else r.test}")
+    by_kind: dict[str, list[int]] = {}
+    for r in replayed:
+        counts = by_kind.setdefault(r.kind.value, [0, 0])
+        counts[0] += r.holds
+        counts[1] += 1
+    parts = ", ".join(f"{kind} {ok}/{n}" for kind, (ok, n) in sorted(by_kind.items()))
+    echo(f"verify: {len(replayed) - len(failed)} of {len(replayed)} suggested tests pass on the reference "
+         f"and fail on their mutant ({parts or 'none'}), each program in a fresh sandbox")
+    if not replayed:
+        raise NothingTestedError(f"{results_file}: no suggested test to replay "
+                                 "(was the audit run with --no-triage, or did it confirm nothing?)")
+    if failed:
+        raise ThresholdError(f"{len(failed)} suggested test(s) did not reproduce")
+    return replayed

@@ -1,0 +1,154 @@
+"""Replay a stored audit's evidence: does each suggested test still pass on the reference and
+fail on its mutant? (`testaudit verify`)
+
+A reader who doubts a published figure checks a witness by hand: rebuild the mutant, run the
+test. This does it for every survivor that has a suggested test, from results.json alone,
+with no input generation (so no clock or load can change what is replayed): each program runs
+in a fresh sandbox child, as triage verified it when it wrote the test. A test that no longer
+passes on the reference, or that its mutant now passes, is reported by name.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from testaudit import suites
+from testaudit.config import ExecSettings, TriageSettings
+from testaudit.records import UNDETECTED, SuiteKind, SurvivorKind, TaskAudit, TaskStatus
+from testaudit.sandbox import child as children
+from testaudit.triage.compare import (
+    Outcome,
+    VerifyPlan,
+    call,
+    load_program,
+    program_filename,
+    reseed,
+    verify_body,
+)
+from testaudit.values import Input
+
+FRAMES = frozenset({("testaudit.triage.compare", "Outcome")})
+CALL_TIMEOUT_S = 5.0  # per call of a test: a correct program that is merely slow still passes
+FRAME_SLACK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One suggested test, replayed on the reference and on the mutant it was written for."""
+
+    task_id: str
+    mutant_id: str
+    kind: SurvivorKind
+    test: str
+    on_reference: bool | None  # True: passes (as it must); None: neither passed nor failed
+    on_mutant: bool | None  # False: fails (as it must)
+
+    @property
+    def holds(self) -> bool:
+        return self.on_reference is True and self.on_mutant is False
+
+    def problem(self) -> str:
+        if self.on_reference is not True:
+            return ("fails on the reference" if self.on_reference is False
+                    else "gives no verdict on the reference")
+        return "passes on the mutant" if self.on_mutant is True else "gives no verdict on the mutant"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    task_id: str
+    reason: str
+
+
+def replayable(audit: TaskAudit) -> str | None:
+    """Why a task's tests cannot be replayed here, or None."""
+    if audit.status is not TaskStatus.OK:
+        return f"the task was not audited ({audit.status.value})"
+    if audit.task.suite_kind is SuiteKind.REPOSITORY:
+        return "a repository task: its tests run in the instance's environment (docs/swebench.md)"
+    return None
+
+
+def _expected(task, text: str, settings: ExecSettings, workdir: str) -> Outcome | None:
+    """The reference's outcome on an EvalPlus test's input line, which that kind's check needs
+    (its other kinds' tests are self-contained). Run in a child, like every task program."""
+    from testaudit.suites.evalplus import EVALPLUS_INPUT, read_evalplus_input
+
+    if not text.startswith(EVALPLUS_INPUT):
+        return None
+    args = read_evalplus_input(text, task.task_id)
+    if args is None:
+        return None
+    suite = suites.suite_for(task)
+
+    def body(send: children.Send) -> None:
+        _, function = load_program(task.source, program_filename("reference", task.task_id),
+                                   task.entry_point, settings.seed, suite)
+        send(("outcome", call(function, Input(tuple(args)), CALL_TIMEOUT_S,
+                              reseed(task.source, settings.seed))))
+
+    budget = CALL_TIMEOUT_S + FRAME_SLACK_S
+    child = children.fork(body, settings, workdir, FRAMES)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        if frame[0] == "outcome":
+            return frame[1]
+    return None
+
+
+def _verdict(task, source: str, filename: str, text: str, expected: Outcome | None,
+             settings: ExecSettings, atol: float, workdir: str) -> bool | None:
+    """Run one test on one program in a fresh child: True passes, False fails, else None."""
+    suite = suites.suite_for(task)
+    plan = VerifyPlan(source, filename, task.entry_point, (), (text,), suite.callee(task.entry_point),
+                      CALL_TIMEOUT_S, suite.comparison(task, atol), settings.seed, task.source,
+                      None, (expected,))
+    budget = 2 * CALL_TIMEOUT_S + FRAME_SLACK_S
+    child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
+    for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
+        if frame[0] == "broken":
+            return False  # a program that cannot even load fails every test
+        if frame[0] == "assert":
+            return frame[2]
+    return None
+
+
+def replay_task(audit: TaskAudit, settings: ExecSettings, kinds: frozenset[SurvivorKind] = frozenset(),
+                atol: float = TriageSettings().atol) -> list[Replayed]:
+    """Replay every suggested test of one task's survivors (of these kinds; empty: all)."""
+    task = audit.task
+    found = []
+    with tempfile.TemporaryDirectory(prefix="testaudit-verify-") as workdir:
+        for mutant in audit.mutants:
+            outcome = audit.outcome(mutant)
+            if outcome.status not in UNDETECTED or not outcome.suggested_test:
+                continue
+            if kinds and audit.kind(mutant) not in kinds:
+                continue
+            text = outcome.suggested_test
+            expected = _expected(task, text, settings, workdir)
+            on_reference = _verdict(task, task.source, program_filename("reference", task.task_id),
+                                    text, expected, settings, atol, workdir)
+            on_mutant = _verdict(task, mutant.apply(task.source), program_filename("mutant", mutant.id),
+                                 text, expected, settings, atol, workdir)
+            found.append(Replayed(task.task_id, mutant.id, audit.kind(mutant), text, on_reference,
+                                  on_mutant))
+    return found
+
+
+def replay(audits: list[TaskAudit], settings: ExecSettings, kinds: frozenset[SurvivorKind] = frozenset(),
+           progress: Callable[[TaskAudit], None] | None = None) -> tuple[list[Replayed], list[Skipped]]:
+    """Replay the suggested tests of every task; the tasks that cannot be replayed, and why."""
+    replayed, skipped = [], []
+    for audit in audits:
+        if not any(audit.outcome(m).suggested_test for m in audit.mutants):
+            continue
+        reason = replayable(audit)
+        if reason is not None:
+            skipped.append(Skipped(audit.task.task_id, reason))
+            continue
+        if progress is not None:
+            progress(audit)
+        replayed.extend(replay_task(audit, settings, kinds))
+    return replayed, skipped
