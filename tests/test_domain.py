@@ -213,6 +213,45 @@ def test_stated_forms_in_real_humaneval_docstrings(humaneval) -> None:
     assert odd.outside(Input(([1, 1],))) is None
 
 
+@needs_data
+def test_a_sorted_input_stated_in_words_is_read_and_repaired_into() -> None:
+    # MBPP+ Mbpp/223: "takes in a sorted array, its length (n), and an element": its contract
+    # asks for a sorted `arr`; three sorted base lists alone are too little to infer it (soft).
+    rec = next(r for r in map(json.loads, gzip.open(MBPP_PLUS, "rt")) if r["task_id"] == "Mbpp/223")
+    base = [Input(tuple(a)) for a in deserialize("Mbpp/223", "base_input", rec["base_input"])]
+    domain = domain_for(base, ["arr", "n", "x"], rec["prompt"])
+    assert domain.outside(Input(([1, 1, 2, 2, 1], 5, 2))) == "`arr` is sorted in ascending order (stated)"
+    assert domain.outside(Input(([1, 1, 2, 2, 2], 5, 2))) is None
+    # A generated neighbour that broke the sort and the length relation is moved back inside
+    # (sorted, n set to its length), not thrown away; one that also breaks a property without a
+    # repair (the base inputs' x is always below n) is not.
+    moved = domain.repaired(Input(([3, 1, 2, 2], 7, 2), distance=4))
+    assert moved == Input(([1, 2, 2, 3], 4, 2), distance=4)
+    assert domain.outside(moved) is None
+    assert domain.repaired(Input(([2, 1, 1], 3, 1))) == Input(([1, 1, 2], 3, 1))
+    assert domain.outside(Input(([3, 1, 2, 2], 7, 9))) is not None
+    assert domain.repaired(Input(([3, 1, 2, 2], 7, 9))) is None
+    # The same words about the result read nothing: HumanEval/34 "Return sorted unique elements".
+    words = "Return sorted unique elements in a list. Return a sorted list of all of them."
+    result_only = domain_for(_inputs(([1, 2, 3],), ([2, 5, 9],), ([0, 4, 4],)), ["l"], words)
+    assert not any("sorted" in r.text for r in result_only.rules)
+
+
+def test_the_first_even_or_odd_number_of_a_list_says_the_list_holds_one() -> None:
+    # MBPP+ Mbpp/594 (its contract asks for an even and an odd element) and Mbpp/807.
+    base = _inputs(([1, 3, 5, 7, 4, 1, 6, 8],), ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10],), ([1, 5, 7, 9, 10],))
+    both = domain_for(base, ["list1"], "Write a function to find the difference of the first even "
+                                       "and first odd number of a given list.")
+    assert both.outside(Input(([1, 3, 5],))) == "`list1` holds an even and an odd number (stated)"
+    assert both.outside(Input(([2, 4, 6, 1],))) is None
+    odd = domain_for(_inputs(([1, 3, 5],), ([2, 4, 1, 3],), ([8, 9, 1],)), ["nums"],
+                     "Write a python function to find the first odd number in a given list of numbers.")
+    assert odd.outside(Input(([2, 4, 10],))) == "`nums` holds an odd number (stated)"
+    assert odd.outside(Input(([2, 4, 11],))) is None
+    # Without the words, three lists that happen to hold both are only a soft property.
+    assert domain_for(base, ["list1"], "Write a function to sum a list.").outside(Input(([1, 3, 5],))) is None
+
+
 def test_a_stated_property_that_a_suite_input_breaks_is_dropped() -> None:
     # A misread sentence must not rule out the suite's own inputs: -1 is one of them.
     domain = domain_for(_inputs((-1,), (2,), (3,)), ["n"], "Return the positive difference of n.")

@@ -11,8 +11,9 @@ why (the first property it breaks). Two sources of properties:
   of strings, the shape of nested values; and relations between two parameters (`lo <= hi`,
   equal lengths, `n == len(xs)`).
 - **the task's own words** (`stated`): "positive", "non-negative", "non-empty", "no
-  duplicates", "of equal length", "consisting only of 0s and 1s", "lowercase letters", `n > 1`,
-  in the prompt or the entry point's docstring. A stated property is kept only if every one of
+  duplicates", "of equal length", "consisting only of 0s and 1s", "lowercase letters", "a
+  sorted array", "the first even and first odd number" of a list, `n > 1`, in the prompt or the
+  entry point's docstring. A stated property is kept only if every one of
   the suite's inputs meets it (a misread sentence must not rule out the suite's own inputs).
 
 Conservative by rule: a property is inferred only from enough evidence. A number's sign, a
@@ -84,6 +85,9 @@ class Rule:
     # Between two parameters (`n` < len(`xs`), `lo` <= `hi`): even when soft, a precondition
     # more often than chance (Domain.unwritable).
     relation: bool = False
+    # How to move an input that breaks the property back inside it, where one obvious way
+    # exists (`n` == len(`xs`): set `n`; a sorted list: sort it), else None (Domain.repaired).
+    repair: Callable[[Values], Values | None] | None = None
 
     def holds(self, values: Values) -> bool:
         try:
@@ -134,6 +138,36 @@ class Domain:
 
     def describe(self) -> list[str]:
         return [f"{r.text} ({r.origin})" for r in self.rules]
+
+    def repaired(self, inp: Input) -> Input | None:
+        """The input moved inside the tested domain by the repairs of the properties it breaks
+        (`Rule.repair`), or None when one of them has none or the result is still outside.
+
+        Generation mutates one argument at a time, so an input whose list grew by one breaks
+        `n` == len(`arr`) (MBPP's `arr, n` tasks), and a sorted list rarely stays sorted: most
+        of their neighbours would be wasted outside the domain, and witnesses there are not
+        confirmed. Repaired, they are the in-domain neighbours a mutation of one argument
+        cannot reach."""
+        values = self.bind(inp)
+        if values is None:
+            return None
+        for rule in self.rules:
+            if rule.holds(values):
+                continue
+            fixed = None
+            if rule.repair is not None:
+                try:
+                    fixed = rule.repair(list(values))
+                except Exception:  # values the repair cannot handle: no repair
+                    fixed = None
+            if fixed is None:
+                return None
+            values = fixed
+        if any(not rule.holds(values) for rule in self.rules):
+            return None
+        positional = len(inp.args)
+        kwargs = {key: values[self.names.index(key)] for key in inp.kwargs}
+        return dataclasses.replace(inp, args=tuple(values[:positional]), kwargs=kwargs)
 
 
 def bind(inp: Input, names: list[str]) -> Values | None:
@@ -430,7 +464,8 @@ def _relation(a: str, b: str, i: int, j: int, pairs: list[tuple]) -> Rule | None
                         lambda vs: not (_is_sized(vs[i]) and _is_sized(vs[j])) or len(vs[i]) == len(vs[j]))
     if all(type(x) is int and _is_sized(y) for x, y in pairs):
         if all(x == len(y) for x, y in pairs):
-            return Rule(f"`{a}` == len(`{b}`)", "suite", lambda vs: vs[i] == len(vs[j]))
+            return Rule(f"`{a}` == len(`{b}`)", "suite", lambda vs: vs[i] == len(vs[j]),
+                        repair=_length_at(i, j))
         if all(x < len(y) for x, y in pairs):
             return Rule(f"`{a}` < len(`{b}`)", "suite", lambda vs: vs[i] < len(vs[j]))
         if all(x <= len(y) for x, y in pairs):
@@ -472,6 +507,13 @@ _WORD_FORMS: tuple[tuple[re.Pattern, str, Callable[[object], bool], Callable[[ob
     (re.compile(r"\bupper[- ]?case (?:english )?(?:letters|characters|alphabets?)\b", re.I),
      "has only uppercase letters", lambda v: all("A" <= c <= "Z" for c in v), lambda v: type(v) is str),
 )
+# "takes in a sorted array", "in a sorted array", "from the given two sorted arrays": a sorted
+# input. Not "return a sorted list" nor "into a single sorted list": those describe the result.
+_SORTED_INPUT = re.compile(r"(?<!return )(?<!returns )(?<!get )\b(?:a|an|the|in|of|from|given|two)"
+                           r"(?:\s+(?:the|given|two))*\s+sorted\s+(?:arrays?|lists?|sequences?)\b", re.I)
+# "the first even and first odd number of a given list", "the first odd number in a list": the
+# list holds one (MBPP+ Mbpp/594, /784, /807 ask for it in their contracts).
+_FIRST_PARITY = re.compile(r"\bfirst (even|odd)\b(?: and (?:the )?(?:first )?(even|odd)\b)?", re.I)
 _EQUAL_LENGTH = re.compile(r"\b(?:of )?(?:equal|the same) (?:length|size)s?\b", re.I)
 _COMPARISON = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*(>=|<=|>|<|≥|≤)\s*(-?\d+)(?!\w|\.\d)")
 _RANGE = re.compile(r"(?<![\w.])(-?\d+)\s*(<=|<|≤)\s*([A-Za-z_]\w*)\s*(<=|<|≤)\s*(-?\d+)(?!\w|\.\d)")
@@ -522,6 +564,10 @@ def stated(text: str, names: list[str], suite: list[Values]) -> list[Rule]:
             if len(sized) >= 2:
                 rules.append(Rule(f"{' and '.join(f'`{names[i]}`' for i in sized)} have equal lengths "
                                   "(stated)", "prompt", _equal_lengths(sized)))
+        if _SORTED_INPUT.search(sentence):
+            rules += _sorted_rules(named, names, suite)
+        for match in _FIRST_PARITY.finditer(sentence):
+            rules += _parity_rules({p.lower() for p in match.groups() if p}, named, names, suite)
         rules += _comparisons(sentence, names)
     kept, seen = [], set()
     for rule in rules:  # only what the suite's own inputs all meet: a misreading rules out nothing
@@ -552,6 +598,48 @@ def _comparisons(sentence: str, names: list[str]) -> list[Rule]:
                               lambda vs, i=i, lo=lo, hi=hi, f=_OPS[op1], g=_OPS[op2]:
                               vs[i] is MISSING or (f(lo, vs[i]) and g(vs[i], hi))))
     return rules
+
+
+def _sorted_rules(named: list[int], names: list[str], suite: list[Values]) -> list[Rule]:
+    """"A sorted array": the sequence parameters the sentence names, or else every parameter
+    whose suite values are all lists or tuples (MBPP+ `Mbpp/622`'s "two sorted lists" are both)."""
+    sequences = [i for i in range(len(names))
+                 if suite and all(vs[i] is MISSING or _is_sequence(vs[i]) for vs in suite)]
+    places = [i for i in named if i in sequences] or sequences
+    return [Rule(f"`{names[i]}` is sorted in ascending order (stated)", "prompt",
+                 lambda vs, i=i: vs[i] is MISSING or not _is_sequence(vs[i]) or _ascending(vs[i]),
+                 repair=_sort_at(i))
+            for i in places]
+
+
+def _parity_rules(parities: set[str], named: list[int], names: list[str], suite: list[Values]) -> list[Rule]:
+    """"The first even (and odd) number of a list": that list of ints holds one of each named.
+    Applies to the one parameter whose suite values are all lists of ints (none if several)."""
+    lists = [i for i in range(len(names)) if suite and all(
+        vs[i] is MISSING or (_is_sequence(vs[i]) and all(type(x) is int for x in vs[i])) for vs in suite)]
+    places = [i for i in named if i in lists] or (lists if len(lists) == 1 else [])
+    wanted = {0 if p == "even" else 1 for p in parities}
+    what = " and an ".join(sorted(parities))
+    return [Rule(f"`{names[i]}` holds an {what} number (stated)", "prompt",
+                 lambda vs, i=i: vs[i] is MISSING or not _is_sequence(vs[i])
+                 or wanted <= {x % 2 for x in vs[i] if type(x) is int})
+            for i in places]
+
+
+def _sort_at(i: int) -> Callable[[Values], Values]:
+    def repair(vs: Values) -> Values:
+        vs[i] = type(vs[i])(sorted(vs[i]))
+        return vs
+    return repair
+
+
+def _length_at(i: int, j: int) -> Callable[[Values], Values | None]:
+    def repair(vs: Values) -> Values | None:
+        if not _is_sized(vs[j]):
+            return None
+        vs[i] = len(vs[j])
+        return vs
+    return repair
 
 
 def _equal_lengths(places: list[int]) -> Callable[[Values], bool]:

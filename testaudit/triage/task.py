@@ -281,6 +281,8 @@ def _grow(job: TriageJob, function, rules,
         if spent or kept >= settings.max_inputs or tries >= max_tries:
             break
         tries += 1
+        if domain is not None and domain.outside(inp) is not None:
+            inp = domain.repaired(inp) or inp  # back inside the domain where a repair exists
         text = inp.text
         if text in seen:
             continue
