@@ -276,3 +276,36 @@ def test_added_tests_keep_the_suite_s_relations_between_parameters(tmp_path) -> 
     added = [json.loads(t.text.split("\n", 1)[0][len("# input: "):]) for t in done.report.tasks[0].tests]
     assert len(added) >= 5, "too few tests added to say anything"
     assert all(n <= len(nums) for nums, n in added), [a for a in added if a[1] > len(a[0])]
+
+
+def test_one_slow_clock_reading_changes_at_most_one_differential_candidate() -> None:
+    # A 20 us call once measured at 4 ms (a page fault, a timer tick: seen on MBPP+ Mbpp/74)
+    # used to shift the whole even spread of candidates, so two runs wrote different tests.
+    from types import SimpleNamespace
+
+    from testaudit.triage import differential
+    from testaudit.triage.compare import Outcome
+    from testaudit.values import Input
+
+    job = SimpleNamespace(suite_seconds=2e-5)
+
+    def explored(slow: int | None) -> SimpleNamespace:
+        inputs = [Input((i,), distance=1) for i in range(1000)]
+        expected = [Outcome("value", i, seconds=0.004 if i == slow else 2e-5) for i in range(1000)]
+        return SimpleNamespace(inputs=inputs, expected=expected, outside=[None] * 1000)
+
+    def picked(found) -> list[int]:
+        return differential._fast(job, found, differential._spread(differential._pool(job, found), 240))
+
+    steady = picked(explored(None))
+    for slow in (0, 1, 5, 499, 998):
+        hiccup = picked(explored(slow))
+        assert slow not in hiccup
+        assert set(steady) - set(hiccup) <= {slow} and set(hiccup) <= set(steady)
+    # The tracing budget is decided from those readings in the parent, by count: the same
+    # readings always give the same candidates traced.
+    costly = explored(None)
+    for i in range(1000):
+        costly.expected[i] = Outcome("value", i, seconds=0.01)
+    assert differential._affordable(costly, steady) == steady[:len(differential._affordable(costly, steady))]
+    assert 0 < len(differential._affordable(costly, steady)) < len(steady)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from testaudit import suites
+from testaudit.config import power_of_two
 from testaudit.records import AddedTest, TriageJob
 from testaudit.sandbox import child as children
 from testaudit.triage.compare import call, load_program, reseed
@@ -100,7 +101,7 @@ def _trace_body(job: TriageJob, prepared: suites.PreparedTask, path: str, seed: 
     limit = max(MIN_CALL_S, job.suite_seconds) * 20
     started = time.process_time()
     for index, inp, expected in candidates:
-        if time.process_time() - started > TRACE_BUDGET_S:
+        if time.process_time() - started > 2 * TRACE_BUDGET_S:  # only a net: see _affordable
             break
         with Arcs(path) as tracer:
             outcome = call(function, inp, limit, seed_or_none)
@@ -361,12 +362,38 @@ def _spread(indices: list[int], count: int) -> list[int]:
 
 def _pool(job: TriageJob, explored) -> list[int]:
     """The inputs a differential test may use: generated (not the suite's own), inside the tested
-    domain and not `Domain.unwritable`, on which the reference returns a value within the time
-    an added test may cost."""
-    limit = max(MIN_CALL_S, job.suite_seconds)
+    domain and not `Domain.unwritable`, on which the reference returns a value."""
     return [i for i, inp in enumerate(explored.inputs)
             if inp.distance > 0 and explored.outside[i] is None and not inp.unwritable
-            and explored.expected[i].kind == "value" and explored.expected[i].seconds <= limit]
+            and explored.expected[i].kind == "value"]
+
+
+TRACED_COST = 10  # a traced call, in untraced ones (the line tracer's overhead, measured roughly)
+
+
+def _affordable(explored, indices: list[int]) -> list[int]:
+    """The first of `indices` whose traced calls fit TRACE_BUDGET_S, at their measured costs
+    rounded up to a power of two: decided here from explore's readings, once, so that the
+    tracing child's own clock (a net at twice the budget) does not decide how many it traces."""
+    kept, spent = [], 0.0
+    for i in indices:
+        spent += TRACED_COST * power_of_two(max(explored.expected[i].seconds, 2e-6))
+        if spent > TRACE_BUDGET_S and kept:
+            break
+        kept.append(i)
+    return kept
+
+
+def _fast(job: TriageJob, explored, indices: list[int]) -> list[int]:
+    """Those of `indices` on which the reference took no longer than an added test may cost.
+
+    Applied after the spread, never before: one call's measured time is a clock reading (a
+    page fault or a timer tick can make a 20 us call take 4 ms), and a pool that loses one
+    input to it would shift every spread index after it, so two runs would trace different
+    candidates and choose different tests (seen on MBPP+ Mbpp/74). After the spread, such a
+    reading costs at most the one candidate it hits."""
+    limit = max(MIN_CALL_S, job.suite_seconds)
+    return [i for i in indices if explored.expected[i].seconds <= limit]
 
 
 def _kills_of(disagree: dict[str, Iterable[int]]) -> dict[int, set[str]]:
@@ -418,7 +445,7 @@ def added_tests(job: TriageJob, explored, prepared: suites.PreparedTask, setting
     tolerance = max(getattr(compare, "atol", 0.0) or 0.0, job.settings.atol)
     kills_of = _kills_of(disagree)
     cover_index = _indices_of(cover, sorted(kills_of), write)
-    picked = _spread(_pool(job, explored), MAX_CANDIDATES - len(cover_index))
+    picked = _fast(job, explored, _spread(_pool(job, explored), MAX_CANDIDATES - len(cover_index)))
     texts: dict[int, str] = {}
     for i in picked:
         text = write(i)
@@ -426,7 +453,7 @@ def added_tests(job: TriageJob, explored, prepared: suites.PreparedTask, setting
             texts[i] = text
     traced = trace(job, prepared, settings, workdir, path,
                    [(i, explored.inputs[i], explored.expected[i].value)
-                    for i in [*cover_index.values(), *texts]], tolerance)
+                    for i in _affordable(explored, [*cover_index.values(), *texts])], tolerance)
     constants = int_constants(task.source[task.solution_start:task.solution_end])
     seen, suite_marks = _seen_by_suite(explored, traced, constants)
 
