@@ -394,4 +394,3 @@ def gate(**kw) -> None:
         ci_output.write_junit(summary, violations, junit)
     if violations:
         sys.exit(ThresholdError.exit_code)
-

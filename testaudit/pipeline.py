@@ -736,12 +736,9 @@ def verify_results(results_file: Path, kinds: tuple[str, ...], task_globs: tuple
     for r in failed:
         echo(f"  NOT REPRODUCED {r.task_id} mutant {r.mutant_id} ({r.kind.value}): the test {r.problem()}")
         echo(f"      {cleaned(r.test).splitlines()[-1] if r.test.strip() else r.test}")
-    by_kind: dict[str, list[int]] = {}
-    for r in replayed:
-        counts = by_kind.setdefault(r.kind.value, [0, 0])
-        counts[0] += r.holds
-        counts[1] += 1
-    parts = ", ".join(f"{kind} {ok}/{n}" for kind, (ok, n) in sorted(by_kind.items()))
+    kinds_seen = sorted({r.kind.value for r in replayed})
+    parts = ", ".join(f"{kind} {sum(r.holds for r in replayed if r.kind.value == kind)}/"
+                      f"{sum(r.kind.value == kind for r in replayed)}" for kind in kinds_seen)
     echo(f"verify: {len(replayed) - len(failed)} of {len(replayed)} suggested tests pass on the reference "
          f"and fail on their mutant ({parts or 'none'}), each program in a fresh sandbox")
     if not replayed:

@@ -11,7 +11,6 @@ passes on the reference, or that its mutant now passes, is reported by name.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from testaudit import suites
@@ -71,74 +70,79 @@ def replayable(audit: TaskAudit) -> str | None:
     return None
 
 
-def _expected(task, text: str, settings: ExecSettings, workdir: str) -> Outcome | None:
-    """The reference's outcome on an EvalPlus test's input line, which that kind's check needs
-    (its other kinds' tests are self-contained). Run in a child, like every task program."""
+def _expected(task, texts: list[str], settings: ExecSettings, workdir: str) -> list[Outcome | None]:
+    """The reference's outcome on each EvalPlus test's input line, which that kind's check needs
+    (other kinds' tests are self-contained: None), all in one child per task."""
     from testaudit.suites.evalplus import EVALPLUS_INPUT, read_evalplus_input
 
-    if not text.startswith(EVALPLUS_INPUT):
-        return None
-    args = read_evalplus_input(text, task.task_id)
-    if args is None:
-        return None
+    inputs = {k: args for k, text in enumerate(texts) if text.startswith(EVALPLUS_INPUT)
+              and (args := read_evalplus_input(text, task.task_id)) is not None}
+    found: list[Outcome | None] = [None] * len(texts)
+    if not inputs:
+        return found
     suite = suites.suite_for(task)
 
     def body(send: children.Send) -> None:
         _, function = load_program(task.source, program_filename("reference", task.task_id),
                                    task.entry_point, settings.seed, suite)
-        send(("outcome", call(function, Input(tuple(args)), CALL_TIMEOUT_S,
-                              reseed(task.source, settings.seed))))
+        seed = reseed(task.source, settings.seed)
+        for k, args in inputs.items():
+            send(("outcome", k, call(function, Input(tuple(args)), CALL_TIMEOUT_S, seed)))
 
     budget = CALL_TIMEOUT_S + FRAME_SLACK_S
     child = children.fork(body, settings, workdir, FRAMES)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "outcome":
-            return frame[1]
-    return None
+            found[frame[1]] = frame[2]
+    return found
 
 
-def _verdict(task, source: str, filename: str, text: str, expected: Outcome | None,
-             settings: ExecSettings, atol: float, workdir: str) -> bool | None:
-    """Run one test on one program in a fresh child: True passes, False fails, else None."""
+def _verdicts(task, source: str, filename: str, texts: list[str], expected: list[Outcome | None],
+              settings: ExecSettings, atol: float, workdir: str) -> list[bool | None]:
+    """Run tests on one program in a fresh child: per test True passes, False fails, else None."""
     suite = suites.suite_for(task)
-    plan = VerifyPlan(source, filename, task.entry_point, (), (text,), suite.callee(task.entry_point),
+    plan = VerifyPlan(source, filename, task.entry_point, (), tuple(texts), suite.callee(task.entry_point),
                       CALL_TIMEOUT_S, suite.comparison(task, atol), settings.seed, task.source,
-                      None, (expected,))
+                      None, tuple(expected))
+    found: list[bool | None] = [None] * len(texts)
     budget = 2 * CALL_TIMEOUT_S + FRAME_SLACK_S
     child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "broken":
-            return False  # a program that cannot even load fails every test
+            return [False] * len(texts)  # a program that cannot even load fails every test
         if frame[0] == "assert":
-            return frame[2]
-    return None
+            found[frame[1]] = frame[2]
+    return found
 
 
 def replay_task(audit: TaskAudit, settings: ExecSettings, kinds: frozenset[SurvivorKind] = frozenset(),
                 atol: float = TriageSettings().atol) -> list[Replayed]:
-    """Replay every suggested test of one task's survivors (of these kinds; empty: all)."""
+    """Replay every suggested test of one task's survivors (of these kinds; empty: all): the
+    reference runs each distinct test once, in one child; each mutant its own, in its own."""
     task = audit.task
-    found = []
+    chosen = [m for m in audit.mutants
+              if audit.outcome(m).status in UNDETECTED and audit.outcome(m).suggested_test
+              and (not kinds or audit.kind(m) in kinds)]
+    if not chosen:
+        return []
+    texts = list(dict.fromkeys(audit.outcome(m).suggested_test for m in chosen))
+    position = {text: k for k, text in enumerate(texts)}
     with tempfile.TemporaryDirectory(prefix="testaudit-verify-") as workdir:
-        for mutant in audit.mutants:
-            outcome = audit.outcome(mutant)
-            if outcome.status not in UNDETECTED or not outcome.suggested_test:
-                continue
-            if kinds and audit.kind(mutant) not in kinds:
-                continue
-            text = outcome.suggested_test
-            expected = _expected(task, text, settings, workdir)
-            on_reference = _verdict(task, task.source, program_filename("reference", task.task_id),
-                                    text, expected, settings, atol, workdir)
-            on_mutant = _verdict(task, mutant.apply(task.source), program_filename("mutant", mutant.id),
-                                 text, expected, settings, atol, workdir)
-            found.append(Replayed(task.task_id, mutant.id, audit.kind(mutant), text, on_reference,
+        expected = _expected(task, texts, settings, workdir)
+        on_reference = _verdicts(task, task.source, program_filename("reference", task.task_id),
+                                 texts, expected, settings, atol, workdir)
+        found = []
+        for mutant in chosen:
+            k = position[audit.outcome(mutant).suggested_test]
+            on_mutant = _verdicts(task, mutant.apply(task.source), program_filename("mutant", mutant.id),
+                                  [texts[k]], [expected[k]], settings, atol, workdir)[0]
+            found.append(Replayed(task.task_id, mutant.id, audit.kind(mutant), texts[k], on_reference[k],
                                   on_mutant))
     return found
 
 
-def replay(audits: list[TaskAudit], settings: ExecSettings, kinds: frozenset[SurvivorKind] = frozenset(),
-           progress: Callable[[TaskAudit], None] | None = None) -> tuple[list[Replayed], list[Skipped]]:
+def replay(audits: list[TaskAudit], settings: ExecSettings,
+           kinds: frozenset[SurvivorKind] = frozenset()) -> tuple[list[Replayed], list[Skipped]]:
     """Replay the suggested tests of every task; the tasks that cannot be replayed, and why."""
     replayed, skipped = [], []
     for audit in audits:
@@ -148,7 +152,5 @@ def replay(audits: list[TaskAudit], settings: ExecSettings, kinds: frozenset[Sur
         if reason is not None:
             skipped.append(Skipped(audit.task.task_id, reason))
             continue
-        if progress is not None:
-            progress(audit)
         replayed.extend(replay_task(audit, settings, kinds))
     return replayed, skipped

@@ -281,8 +281,9 @@ def _grow(job: TriageJob, function, rules,
         if spent or kept >= settings.max_inputs or tries >= max_tries:
             break
         tries += 1
-        if domain is not None and domain.outside(inp) is not None:
-            inp = domain.repaired(inp) or inp  # back inside the domain where a repair exists
+        broken = _outside(domain, inp)
+        if broken is not None and (fixed := domain.repaired(inp)) is not None:
+            inp, broken = fixed, None  # back inside the domain where a repair exists
         text = inp.text
         if text in seen:
             continue
@@ -294,7 +295,7 @@ def _grow(job: TriageJob, function, rules,
         # Outside the domain: the reference raises, is too slow, or is not deterministic.
         if first.kind != "value" or not sendable(inp, first) or not _accepted(judge, inp, first):
             continue
-        outside = _outside(domain, inp) or _unfinished(finite, first)
+        outside = broken or _unfinished(finite, first)
         if outside is not None and outside_left <= 0:
             continue
         if not agree(first, call(function, inp, min(limit, left), seed), compare, None, inp):
