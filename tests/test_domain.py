@@ -252,6 +252,38 @@ def test_the_first_even_or_odd_number_of_a_list_says_the_list_holds_one() -> Non
     assert domain_for(base, ["list1"], "Write a function to sum a list.").outside(Input(([1, 3, 5],))) is None
 
 
+def _mbpp_plus_domain(task_id: str, names: list[str]):
+    rec = next(r for r in map(json.loads, gzip.open(MBPP_PLUS, "rt")) if r["task_id"] == task_id)
+    base = [Input(tuple(a)) for a in deserialize(task_id, "base_input", rec["base_input"])]
+    return domain_for(base, names, rec["prompt"], rec["canonical_solution"])
+
+
+@needs_data
+def test_counts_months_digits_and_indexes_stated_in_words() -> None:
+    # Each MBPP+ contract asks what the words say and three base inputs cannot show.
+    # Mbpp/260 "the nth newman-shanks-williams prime": n >= 0, though the reference's own
+    # `if n == 0` keeps 0 inside (the inferred "positive" is dropped for that guard).
+    nth = _mbpp_plus_domain("Mbpp/260", ["n"])
+    assert nth.outside(Input((-1,))) == "`n` is non-negative (stated: nth)"
+    assert nth.outside(Input((0,))) is None
+    month = _mbpp_plus_domain("Mbpp/455", ["monthnum2"])
+    assert month.outside(Input((13,))) == "1 <= `monthnum2` <= 12 (stated: a month number)"
+    assert month.outside(Input((12,))) is None
+    digits = _mbpp_plus_domain("Mbpp/57", ["arr"])
+    assert digits.outside(Input(([1, 10],))) == "each element of `arr` is a digit 0-9 (stated)"
+    assert digits.outside(Input(([0, 9],))) is None
+    # Mbpp/733 "the index of the first occurrence of a given number in a sorted array": the
+    # number is in the array; a generated neighbour without it is moved onto its nearest element.
+    member = _mbpp_plus_domain("Mbpp/733", ["A", "x"])
+    assert member.outside(Input(([1, 4, 9], 5))) == "`x` is an element of `A` (stated)"
+    assert member.repaired(Input(([9, 1, 4, 7, 8, 2], 5))) == Input(([1, 2, 4, 7, 8, 9], 4))
+    assert member.repaired(Input(([], 5))) is None
+    # "the n-th power of each number" is an exponent, not a count: nothing read.
+    power = domain_for(_inputs(([1, 2], 2), ([3, 4], 3), ([5], 2)), ["nums", "n"],
+                       "Write a function to compute the n-th power of each number in a list.")
+    assert not any("stated" in r.text for r in power.rules)
+
+
 def test_a_stated_property_that_a_suite_input_breaks_is_dropped() -> None:
     # A misread sentence must not rule out the suite's own inputs: -1 is one of them.
     domain = domain_for(_inputs((-1,), (2,), (3,)), ["n"], "Return the positive difference of n.")

@@ -41,6 +41,7 @@ import string
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from testaudit.values import Input
 
@@ -344,6 +345,12 @@ def _shape_rules(label: str, distinct: list, every: Every) -> list[Rule]:
         rules.append(Rule(f"{label} is rectangular (rows of equal length)", "suite",
                           every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
                                 or len({len(r) for r in v}) <= 1)))
+        if all(len(r) == 2 for v in rows for r in v):
+            # Pairs in every call: records of two fields, not a 2-wide matrix by chance (MBPP+
+            # Mbpp/612 "each sublist has two elements", Mbpp/259 and /445 ask for pairs too).
+            rules.append(Rule(f"each element of {label} is a pair", "suite",
+                              every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
+                                    or all(len(r) == 2 for r in v))))
         if all(len(v) == len(v[0]) for v in rows):
             rules.append(Rule(f"{label} is square", "suite",
                               every(lambda v: not (_is_sequence(v) and all(_is_sequence(r) for r in v))
@@ -511,9 +518,22 @@ _WORD_FORMS: tuple[tuple[re.Pattern, str, Callable[[object], bool], Callable[[ob
 # input. Not "return a sorted list" nor "into a single sorted list": those describe the result.
 _SORTED_INPUT = re.compile(r"(?<!return )(?<!returns )(?<!get )\b(?:a|an|the|in|of|from|given|two)"
                            r"(?:\s+(?:the|given|two))*\s+sorted\s+(?:arrays?|lists?|sequences?)\b", re.I)
+# "the left insertion point for a specified value in sorted order" (Mbpp/736, /786): an
+# insertion point keeps an order only in a sorted list.
+_INSERTION = re.compile(r"\binsertion (?:point|index)\b[^.]*\bsorted order\b", re.I)
 # "the first even and first odd number of a given list", "the first odd number in a list": the
 # list holds one (MBPP+ Mbpp/594, /784, /807 ask for it in their contracts).
 _FIRST_PARITY = re.compile(r"\bfirst (even|odd)\b(?: and (?:the )?(?:first )?(even|odd)\b)?", re.I)
+# "the nth octagonal number", "the kth element", "n-th": that parameter counts or indexes from
+# 0 or 1 (MBPP+ Mbpp/260 and /80 ask n >= 0, /59 n > 0). Not "the n-th power": an exponent.
+_NTH = re.compile(r"\b([A-Za-z])-?th\b(?!\s+(?:powers?|roots?)\b)")
+# "the given month number", "months are given as number from 1 to 12" (Mbpp/455, /762).
+_MONTH = re.compile(r"\bmonth ?numbers?\b|\bmonths? (?:are|is) given as (?:a )?numbers?\b", re.I)
+# "the given list of digits" (Mbpp/57): each element a single decimal digit.
+_DIGITS = re.compile(r"\b(?:lists?|arrays?|sequences?|tuples?) of (?:single |decimal )?digits\b", re.I)
+# "the index of the first occurrence of a given number in a sorted array" (Mbpp/733): an index
+# to return, so the value is there.
+_INDEX_OF = re.compile(r"\b(?:index|position) of the (?:first|last) (?:occurrence|appearance) of\b", re.I)
 _EQUAL_LENGTH = re.compile(r"\b(?:of )?(?:equal|the same) (?:length|size)s?\b", re.I)
 _COMPARISON = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*(>=|<=|>|<|≥|≤)\s*(-?\d+)(?!\w|\.\d)")
 _RANGE = re.compile(r"(?<![\w.])(-?\d+)\s*(<=|<|≤)\s*([A-Za-z_]\w*)\s*(<=|<|≤)\s*(-?\d+)(?!\w|\.\d)")
@@ -564,11 +584,12 @@ def stated(text: str, names: list[str], suite: list[Values]) -> list[Rule]:
             if len(sized) >= 2:
                 rules.append(Rule(f"{' and '.join(f'`{names[i]}`' for i in sized)} have equal lengths "
                                   "(stated)", "prompt", _equal_lengths(sized)))
-        if _SORTED_INPUT.search(sentence):
+        if _SORTED_INPUT.search(sentence) or _INSERTION.search(sentence):
             rules += _sorted_rules(named, names, suite)
         for match in _FIRST_PARITY.finditer(sentence):
             rules += _parity_rules({p.lower() for p in match.groups() if p}, named, names, suite)
         rules += _comparisons(sentence, names)
+        rules += _count_rules(sentence, named, names, suite)
     kept, seen = [], set()
     for rule in rules:  # only what the suite's own inputs all meet: a misreading rules out nothing
         if rule.text not in seen and all(rule.holds(vs) for vs in suite):
@@ -624,6 +645,63 @@ def _parity_rules(parities: set[str], named: list[int], names: list[str], suite:
                  lambda vs, i=i: vs[i] is MISSING or not _is_sequence(vs[i])
                  or wanted <= {x % 2 for x in vs[i] if type(x) is int})
             for i in places]
+
+
+def _ints(i: int, suite: list[Values]) -> bool:
+    return bool(suite) and all(vs[i] is MISSING or type(vs[i]) is int for vs in suite)
+
+
+def _int_lists(i: int, suite: list[Values]) -> bool:
+    return bool(suite) and all(
+        vs[i] is MISSING or (_is_sequence(vs[i]) and all(type(x) is int for x in vs[i])) for vs in suite)
+
+
+def _count_rules(sentence: str, named: list[int], names: list[str], suite: list[Values]) -> list[Rule]:
+    """"The nth number" (n >= 0), "the month number" (1..12), "a list of digits" (each 0..9),
+    "the index of the first occurrence of x in A" (x is in A). Each applies to the parameter it
+    names, or else to the one parameter of the kind it fits (none when several fit)."""
+    rules: list[Rule] = []
+    ints = [i for i in range(len(names)) if _ints(i, suite)]
+
+    def one(candidates: list[int]) -> list[int]:
+        return [i for i in named if i in candidates] or (candidates if len(candidates) == 1 else [])
+
+    for letter in {m.group(1) for m in _NTH.finditer(sentence)}:
+        by_name = [i for i in ints if names[i] == letter]
+        for i in by_name or (ints if len(ints) == 1 else []):
+            rules.append(Rule(f"`{names[i]}` is non-negative (stated: {letter}th)", "prompt",
+                              lambda vs, i=i: vs[i] is MISSING or type(vs[i]) is not int or vs[i] >= 0))
+    if _MONTH.search(sentence):
+        for i in one(ints):
+            rules.append(Rule(f"1 <= `{names[i]}` <= 12 (stated: a month number)", "prompt",
+                              lambda vs, i=i: vs[i] is MISSING or type(vs[i]) is not int or 1 <= vs[i] <= 12))
+    if _DIGITS.search(sentence):
+        for i in one([i for i in range(len(names)) if _int_lists(i, suite)]):
+            rules.append(Rule(f"each element of `{names[i]}` is a digit 0-9 (stated)", "prompt",
+                              lambda vs, i=i: vs[i] is MISSING or not _is_sequence(vs[i])
+                              or all(type(x) is not int or 0 <= x <= 9 for x in vs[i])))
+    if _INDEX_OF.search(sentence):
+        sequences = [i for i in range(len(names))
+                     if suite and all(vs[i] is MISSING or _is_sequence(vs[i]) for vs in suite)]
+        scalars = [i for i in range(len(names)) if i not in sequences and suite and all(
+            vs[i] is MISSING or _is_number(vs[i]) or type(vs[i]) is str for vs in suite)]
+        if len(sequences) == 1 and len(scalars) == 1:
+            i, j = scalars[0], sequences[0]
+            rules.append(Rule(f"`{names[i]}` is an element of `{names[j]}` (stated)", "prompt",
+                              lambda vs, i=i, j=j: MISSING in (vs[i], vs[j]) or vs[i] in vs[j],
+                              relation=True, repair=_member_at(i, j)))
+    return rules
+
+
+def _member_at(i: int, j: int) -> Callable[[Values], Values | None]:
+    """Set the value to the sequence's element nearest to it (the first, for non-numbers)."""
+    def repair(vs: Values) -> Values | None:
+        if not _is_sequence(vs[j]) or not vs[j]:
+            return None
+        numbers = _is_number(vs[i]) and all(_is_number(x) for x in vs[j])
+        vs[i] = min(vs[j], key=lambda x: abs(x - vs[i])) if numbers else vs[j][0]
+        return vs
+    return repair
 
 
 def _sort_at(i: int) -> Callable[[Values], Values]:
@@ -738,11 +816,45 @@ def domain_for(inputs: list[Input], names: list[str] | None, words: str,
                 if not any(r.text.startswith(f"`{n}`" + t) for n, k in meant for t in _GUARDED[k])]
 
     inferred = unguarded(infer(inputs, names))
-    firm = stated(words, names, suite) + inferred
+    firm = stated(words, names, suite) + inferred + zipped(solution, names, suite)
     # A guard keeps zero and empty values inside the domain, but an input without them is still
     # likelier valid: guarded properties stay soft.
-    return Domain(tuple(names), tuple(firm), tuple(r for r in soft(inputs, names)
-                                                   if r.text not in {f.text for f in firm}))
+    said = {f.text for f in firm} | {f.text.split(" (")[0] for f in firm}
+    return Domain(tuple(names), tuple(firm), tuple(r for r in soft(inputs, names) if r.text not in said))
+
+
+def zipped(solution: str, names: list[str], suite: list[Values]) -> list[Rule]:
+    """Equal lengths of the parameters the reference pairs up element by element, `zip(a, b)` or
+    `map(f, a, b)`, where every suite call has them equal: the reference silently drops the tail
+    of the longer one, so the task means them paired (MBPP+ Mbpp/261, /282, /618, /728 ask for
+    equal lengths in their contracts; three calls alone are only a soft property). Applies only
+    to parameters passed as they are, never reassigned in the reference."""
+    try:
+        tree = ast.parse(textwrap.dedent(solution))
+    except (SyntaxError, ValueError):
+        return []
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    groups: list[list[int]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        args = node.args if node.func.id == "zip" else node.args[1:] if node.func.id == "map" else []
+        places = [names.index(a.id) for a in args
+                  if isinstance(a, ast.Name) and a.id in names and a.id not in assigned]
+        if len(places) >= 2 and len(places) == len(args):
+            groups.append(places)
+    rules: list[Rule] = []
+    if len(_distinct(suite)) < MIN_EVIDENCE:
+        return rules
+    for places in groups:
+        for i, j in pairwise(places):
+            if i == j or not all(MISSING not in (vs[i], vs[j]) and _is_sized(vs[i]) and _is_sized(vs[j])
+                                 and len(vs[i]) == len(vs[j]) for vs in suite):
+                continue
+            a, b = sorted((i, j))
+            rules.append(Rule(f"`{names[a]}` and `{names[b]}` have equal lengths (the reference zips them)",
+                              "suite", _equal_lengths([a, b]), relation=True))
+    return list({r.text: r for r in rules}.values())
 
 
 def result_strain(results: list) -> Callable[[object], int]:
