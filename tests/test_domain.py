@@ -284,6 +284,27 @@ def test_counts_months_digits_and_indexes_stated_in_words() -> None:
     assert not any("stated" in r.text for r in power.rules)
 
 
+@needs_data
+def test_lists_the_reference_zips_have_equal_lengths_and_pairs_stay_pairs() -> None:
+    # Mbpp/282 `[num1 - num2 for num1, num2 in zip(nums1, nums2)]`: its contract asks for equal
+    # lengths, which three base calls alone leave soft.
+    paired = _mbpp_plus_domain("Mbpp/282", ["nums1", "nums2"])
+    assert paired.outside(Input(([1, 2, 3], [5, 6]))) == \
+        "`nums1` and `nums2` have equal lengths (the reference zips them)"
+    assert paired.outside(Input(([1, 2], [5, 6]))) is None
+    # Mbpp/2 intersects sets of two tuples of four: equal lengths there are chance (soft).
+    sets = _mbpp_plus_domain("Mbpp/2", ["test_tup1", "test_tup2"])
+    assert sets.outside(Input(((1, 2, 3), (5, 6)))) is None
+    assert sets.strain(Input(((1, 2, 3), (5, 6)))) > sets.strain(Input(((1, 2, 3, 4), (5, 6, 7, 8))))
+    # Mbpp/612 "each sublist has two elements": every base call passes pairs.
+    pairs = _mbpp_plus_domain("Mbpp/612", ["lst"])
+    assert pairs.outside(Input(([["m", "n", "n"], ["a", "b", "c"]],))) == "each element of `lst` is a pair"
+    assert pairs.outside(Input(([["m", "n"], ["a", "b"]],))) is None
+    # Mbpp/736 "the left insertion point for a specified value in sorted order".
+    insertion = _mbpp_plus_domain("Mbpp/736", ["a", "x"])
+    assert insertion.outside(Input(([4, 2, 1, 5], 3))) == "`a` is sorted in ascending order (stated)"
+
+
 def test_a_stated_property_that_a_suite_input_breaks_is_dropped() -> None:
     # A misread sentence must not rule out the suite's own inputs: -1 is one of them.
     domain = domain_for(_inputs((-1,), (2,), (3,)), ["n"], "Return the positive difference of n.")
