@@ -139,6 +139,11 @@ def harness_builtins(harness: Harness) -> dict | types.ModuleType:
     return scope
 
 
+# The longest evaluator limit a slow witness is checked against: checking costs a sample that
+# much CPU time (twice, SLOW_MARGIN in triage/task.py), on the inputs where it timed out.
+MAX_INPUT_LIMIT_S = 5.0
+
+
 class HarnessTimeout(Exception):  # noqa: N818 - the evaluators' TimeoutException
     """A sample ran past the evaluator's limit. An Exception, as there: code that catches
     Exception swallows it there too."""
@@ -458,6 +463,12 @@ class Suite(Protocol):
         """A model sample's wall-clock limit over one suite run, in the sample's child."""
         ...
 
+    def input_limit(self, reference_seconds: float) -> float | None:
+        """The evaluator's time limit for one more test of this kind, on an input the reference
+        answers in `reference_seconds`: a sample that runs past it there fails that test (a slow
+        witness, docs/triage.md). None: too long a limit to check (BigCodeBench's 240 s)."""
+        ...
+
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         """Run the suite against `program` in `namespace`; raise SuiteFailure (or what the code
         raises) when it fails. `broken`: the entry point always raises."""
@@ -534,6 +545,11 @@ class FunctionSuite:
 
     def sample_limit(self, prepared: PreparedTask) -> float:
         return self.harness.sample_limit_s
+
+    def input_limit(self, reference_seconds: float) -> float | None:
+        # The whole program and its tests get the limit: one more test alone gets at most that.
+        limit = self.harness.sample_limit_s
+        return limit if limit <= MAX_INPUT_LIMIT_S else None
 
     def callee(self, entry_point: str) -> str:
         return entry_point

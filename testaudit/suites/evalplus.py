@@ -495,6 +495,9 @@ class EvalPlusSuite(FunctionSuite):
         # joined with another second.
         return min(60.0, sum(input_limits(oracle(prepared)))) + 2.0
 
+    def input_limit(self, reference_seconds: float) -> float | None:
+        return max(MIN_TIME_LIMIT_S, TIME_LIMIT_FACTOR * reference_seconds)
+
     def comparison(self, task: Task, atol: float) -> EvalPlusComparison:
         given = data(task)  # the dataset's own tolerance, never the --atol setting
         own = float(given.atol) if isinstance(given.atol, int | float) and given.atol > 0 else 0.0

@@ -202,6 +202,9 @@ class StdioSuite:
     def sample_limit(self, prepared: PreparedTask) -> float:
         return CASE_LIMIT_S * len(cases(prepared.task)) + 1.0
 
+    def input_limit(self, reference_seconds: float) -> float | None:
+        return CASE_LIMIT_S  # a judge's limit per case
+
     def run(self, prepared: PreparedTask, program: types.CodeType, namespace: dict, broken: bool) -> None:
         run_stdio(prepared, program, namespace, broken)
 

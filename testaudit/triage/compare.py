@@ -195,9 +195,8 @@ def _load(plan: DiffPlan | VerifyPlan, send: Send) -> tuple[Oracle | None, dict,
 def diff_body(plan: DiffPlan, send: Send) -> None:
     """Child body: run the program on every input; send the indices where it disagrees.
 
-    Frames: ("loaded", None) or ("broken", message); then ("batch", tried, [(index, actual text)])
-    at least every 50 ms of CPU; then ("end", tried).
-    """
+    Frames: ("loaded", None) or ("broken", message); then ("batch", tried, [(index, actual text)],
+    [index of a call that ran out of time]) at least every 50 ms of CPU; then ("end", tried)."""
     loaded = _load(plan, send)
     if loaded is None:
         return
@@ -206,6 +205,7 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
     seed = reseed(plan.source, plan.seed)
     started = last = time.process_time()
     found: list[tuple[int, str]] = []
+    slow: list[int] = []  # a sample's slow witness is checked from these (triage/task.py)
     inconclusive = tried = 0
     first_found: float | None = None
     max_tried, after_found = _counts(plan)
@@ -218,6 +218,8 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
         verdict = agree(plan.expected[index], outcome, plan.compare, judge, inp)
         if verdict is None:
             inconclusive += 1
+            if outcome.kind == "timeout":
+                slow.append(index)
         elif not verdict:
             found.append((index, plan.compare.describe(outcome)))
         now = time.process_time()
@@ -229,11 +231,11 @@ def diff_body(plan: DiffPlan, send: Send) -> None:
                 or now - started > DIFF_SAFETY * plan.cpu_budget
                 or (found_at is not None and tried - found_at >= after_found))
         if stop or now - last > 0.05:
-            send(("batch", tried, found))
-            found, last = [], now
+            send(("batch", tried, found, slow))
+            found, slow, last = [], [], now
             if stop:
                 break
-    send(("batch", tried, found))
+    send(("batch", tried, found, slow))
     send(("end", tried))
 
 
@@ -254,11 +256,18 @@ class VerifyPlan:
     oracle: str | None = None
     # EvalPlus: the reference's outcome on each assertion's input, to judge its input form
     expected: tuple[Outcome | None, ...] = field(default_factory=tuple)
+    # (index, input, the evaluator's limit there): inputs on which a sample is checked for
+    # running past the limit x slow_margin where the reference takes at most slow_share of it
+    # (a slow witness, triage/task.py)
+    slow: tuple[tuple[int, Input, float], ...] = ()
+    slow_margin: float = 2.0
+    slow_share: float = 0.05
 
 
 def verify_body(plan: VerifyPlan, send: Send) -> None:
     """Child body. Frames: ("broken", message) or ("rerun", index, disagrees, actual text) per input,
-    then ("assert", position, passed) per assertion (passed: True, False, or None when it neither
+    then ("slow", index, CPU seconds it ran, the reference's) for the first slow input, then
+    ("assert", position, passed) per assertion (passed: True, False, or None when it neither
     passes nor fails), then ("end", None)."""
     loaded = _load(plan, send)
     if loaded is None:
@@ -269,6 +278,8 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
         outcome = call(function, inp, plan.call_timeout, seed)
         verdict = agree(expected, outcome, plan.compare, judge, inp)
         send(("rerun", index, verdict is False, plan.compare.describe(outcome)))
+    if plan.slow:
+        _slow(plan, function, seed, send)
     scope = dict(namespace)
     scope[plan.candidate_name] = function
     scope.update(suites.KINDS[plan.compare.kind].test_globals())  # `self` for TestCase assertions
@@ -276,6 +287,25 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
         expected = plan.expected[position] if position < len(plan.expected) else None
         send(("assert", position, check_test(plan, text, expected, scope, function, judge, seed)))
     send(("end", None))
+
+
+def _slow(plan: VerifyPlan, function: object, seed: int | None, send: Send) -> None:
+    """A slow witness, timed here in one fresh process: the reference's slowest of three calls
+    within plan.slow_share of the limit, then the program past slow_margin x the limit."""
+    try:
+        reference = load_program(plan.reference, "<reference>", plan.entry_point, plan.seed,
+                                 suites.KINDS[plan.compare.kind])[1]
+    except BaseException:
+        return
+    for index, inp, limit in plan.slow:
+        allowed = plan.slow_share * limit
+        runs = [call(reference, inp, allowed, seed) for _ in range(3)]
+        if not all(run.conclusive for run in runs):
+            continue
+        given = plan.slow_margin * limit
+        if call(function, inp, given, seed).kind == "timeout":
+            send(("slow", index, given, max(run.seconds for run in runs)))
+            return
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,16 @@ OUTSIDE_SHARE = 0.25
 # The records of ours a triage child sends besides sandbox.child.FRAME_CLASSES.
 FRAMES = frozenset({("testaudit.triage.compare", "Outcome")})
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
+# Slow witnesses, for samples only (a mutant's time is judged by its budget in the run stage).
+# A sample that ran out of time in the diff is checked in its fresh verification child on at
+# most SLOW_TRIES of those inputs: the reference, timed there (slowest of three calls), must
+# answer within SLOW_REFERENCE_SHARE of the evaluator's limit for one test on it
+# (Suite.input_limit), and the sample must run past SLOW_MARGIN x that limit, in CPU time (never
+# more than the wall time the evaluator counts). Such a sample fails that test under the
+# benchmark's own harness on any machine less than SLOW_MARGIN times faster than this one.
+SLOW_MARGIN = 2.0
+SLOW_REFERENCE_SHARE = 0.05
+SLOW_TRIES = 2
 
 
 def comparison(job: TriageJob) -> Comparison:
@@ -372,6 +382,7 @@ class Subject:
     kind: str  # "mutant" or "sample"
     source: str
     disagree: dict[int, str] = field(default_factory=dict)  # input index -> what it returned
+    slow: list[int] = field(default_factory=list)  # inputs on which it ran out of time
     tried: int = 0
     broken: str | None = None
 
@@ -398,8 +409,9 @@ def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSet
         if kind == "broken":
             subject.broken = frame[1]
         elif kind == "batch":
-            _, subject.tried, found = frame
+            _, subject.tried, found, slow = frame
             subject.disagree.update(found)
+            subject.slow.extend(slow)
 
 
 # --- 3. verify in fresh processes, then choose witnesses and tests ---------------------------
@@ -409,6 +421,31 @@ def diff(subject: Subject, job: TriageJob, explored: Explored, settings: ExecSet
 class Verified:
     witness: Witness | None = None
     failed: set[str] = field(default_factory=set)  # assertions that fail on the program
+    slow: int | None = None  # the input of a slow witness
+
+
+def slow_inputs(subject: Subject, job: TriageJob, explored: Explored) -> tuple[tuple[int, Input, float], ...]:
+    """A sample's inputs to check for a slow witness, in-domain first: (index, input, the
+    evaluator's limit there). None for a mutant, or for a sample that disagrees somewhere."""
+    if subject.kind != "sample" or subject.disagree:
+        return ()
+    suite = suites.suite_for(job.task)
+    chosen: list[tuple[int, Input, float]] = []
+    for index in sorted(set(subject.slow), key=lambda i: (explored.outside[i] is not None, i)):
+        seconds = explored.expected[index].seconds
+        limit = suite.input_limit(seconds)
+        if limit is not None and seconds <= SLOW_REFERENCE_SHARE * limit:
+            chosen.append((index, explored.inputs[index], limit))
+        if len(chosen) == SLOW_TRIES:
+            break
+    return tuple(chosen)
+
+
+def slow_text(job: TriageJob, seconds: float, reference: float) -> str:
+    """What a slow witness says the program did: `seconds` it ran, `reference` the reference's."""
+    suite = suites.suite_for(job.task)
+    return (f"no result in {seconds:.3g} s of CPU time, past the {seconds / SLOW_MARGIN:.3g} s "
+            f"{suite.harness.evaluator} gives a test (the reference: {reference * 1000:.2g} ms)")
 
 
 def test_for(job: TriageJob, explored: Explored, index: int) -> str | None:
@@ -444,17 +481,19 @@ def witness_input(job: TriageJob, inp: Input) -> str:
 
 def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
            settings: ExecSettings, workdir: str, index_of: dict[str, int]) -> Verified:
-    """Re-run the best disagreeing inputs and the assertions on the program, in a fresh child."""
+    """Re-run the best disagreeing inputs (or a sample's slow ones) and the assertions on the
+    program, in a fresh child."""
     best = sorted(subject.disagree)[:WITNESS_TRIES]
+    slow = slow_inputs(subject, job, explored)
     compare = comparison(job)
     plan = VerifyPlan(
         subject.source, subject.filename, job.task.entry_point,
         tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
         suites.suite_for(job.task).callee(job.task.entry_point), _call_timeout(explored),
         compare, settings.seed, job.task.source, job.rules.oracle,
-        _expected_for(asserts, explored, index_of))
+        _expected_for(asserts, explored, index_of), slow, SLOW_MARGIN, SLOW_REFERENCE_SHARE)
     found = Verified()
-    budget = 2 * plan.call_timeout + FRAME_SLACK_S
+    budget = 2 * plan.call_timeout + FRAME_SLACK_S + sum((SLOW_MARGIN + 1) * limit for *_, limit in slow)
     child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
     for frame in children.frames(child, max(budget, settings.reference_timeout_s / 4), budget):
         if frame[0] == "rerun" and frame[2] and found.witness is None:
@@ -462,6 +501,11 @@ def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explo
             found.witness = Witness(witness_input(job, explored.inputs[index]),
                                     compare.describe(explored.expected[index]), frame[3],
                                     explored.outside[index])
+        elif frame[0] == "slow" and found.witness is None:
+            index = found.slow = frame[1]
+            found.witness = Witness(witness_input(job, explored.inputs[index]),
+                                    compare.describe(explored.expected[index]),
+                                    slow_text(job, frame[2], frame[3]), explored.outside[index])
         elif frame[0] == "assert" and frame[2] is False:
             found.failed.add(asserts[frame[1]])
     return found
@@ -570,7 +614,7 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
     tried: dict[str, list[str]] = {}
     own: dict[str, str] = {}
     for subject in mutants + samples:
-        if not subject.disagree:
+        if not subject.disagree and not slow_inputs(subject, job, explored):
             continue
         best = _own_assertion(subject, job, explored)
         mine = best[0] if best else None
@@ -580,7 +624,15 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
         if subject.kind == "mutant":  # the draft tests that should kill it: check that they do
             asserts += [t for t, i in draft.items() if i in subject.disagree and t != mine]
         tried[subject.ident] = asserts
-        verified[subject.ident] = verify(subject, asserts, job, explored, settings, workdir, index_of)
+        verified[subject.ident] = found = verify(subject, asserts, job, explored, settings, workdir,
+                                                 index_of)
+        if found.slow is not None:
+            # Its test is a call on the slow input: the run that ran past the limit was that call.
+            mine = test_for(job, explored, found.slow)
+            if mine:
+                index_of[mine] = found.slow
+                found.failed.add(mine)
+                tried[subject.ident] = [mine]
         if mine:
             own[subject.ident] = mine
     everything = sorted({t for ts in tried.values() for t in ts})
@@ -662,6 +714,10 @@ def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, st
                        inputs_tried=subject.tried)
     detail = subject.broken or (f"agrees with the reference on all {subject.tried} inputs tried"
                                 if subject.tried else "no inputs to compare it with the reference on")
+    if subject.slow and subject.tried and not subject.broken:
+        slow = len(set(subject.slow))
+        detail = (f"agrees with the reference on the {subject.tried - slow} of {subject.tried} inputs "
+                  f"tried that it finished in time")
     return replace(base, verdict=CandidateVerdict.PASSES, detail=detail, inputs_tried=subject.tried)
 
 
