@@ -82,15 +82,24 @@ def _joined(text: str, i: int) -> bool:
     return word or (a in _OPERATOR_CHARS and b in _OPERATOR_CHARS)
 
 
+def _common(same: Callable[[int], bool], limit: int) -> int:
+    """The largest n <= limit with same(n), for a same() that holds up to some n and not after:
+    a binary search of slice comparisons (in C), not a character loop over the whole program."""
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if same(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _minimal_span(source: str, mutated: str, table: _Tokens) -> _Span:
     """The smallest whole-token span of `source` whose replacement gives `mutated`."""
     limit = min(len(source), len(mutated))
-    start = 0
-    while start < limit and source[start] == mutated[start]:
-        start += 1
-    tail = 0
-    while tail < limit - start and source[-1 - tail] == mutated[-1 - tail]:
-        tail += 1
+    start = _common(lambda n: source[:n] == mutated[:n], limit)
+    tail = _common(lambda n: source[len(source) - n:] == mutated[len(mutated) - n:], limit - start)
     end = len(source) - tail
     # Never cut inside a word or an operator of either text (`n % i` -> `not (n % i)` must
     # not read as `ot (`), then widen to the original's tokens (`<` -> `<=`, not an inserted `=`).
