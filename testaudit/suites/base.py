@@ -140,7 +140,7 @@ def harness_builtins(harness: Harness) -> dict | types.ModuleType:
 
 
 # The longest evaluator limit a slow witness is checked against: checking costs a sample that
-# much CPU time (twice, SLOW_MARGIN in triage/task.py), on the inputs where it timed out.
+# much CPU time (twice: SLOW_MARGIN in triage/compare.py), on the inputs where it timed out.
 MAX_INPUT_LIMIT_S = 5.0
 
 

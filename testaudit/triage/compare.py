@@ -169,6 +169,17 @@ class DiffPlan:
 
 DIFF_SAFETY = 3.0  # a differential run stops at its counts; its CPU budget x this is only a net
 
+# Slow witnesses, for samples only (a mutant's time is judged by its budget in the run stage).
+# A sample that ran out of time in the diff is checked in its fresh verification child on at
+# most SLOW_TRIES of those inputs: the reference, timed there (slowest of three calls), must
+# answer within SLOW_REFERENCE_SHARE of the evaluator's limit for one test on it
+# (Suite.input_limit), and the sample must run past SLOW_MARGIN x that limit, in CPU time (never
+# more than the wall time the evaluator counts). Such a sample fails that test under the
+# benchmark's own harness on any machine less than SLOW_MARGIN times faster than this one.
+SLOW_MARGIN = 2.0
+SLOW_REFERENCE_SHARE = 0.05
+SLOW_TRIES = 2
+
 
 def _counts(plan: DiffPlan) -> tuple[int, int]:
     """How many inputs the CPU budget buys, and how many more after a first disagreement, at
@@ -256,12 +267,8 @@ class VerifyPlan:
     oracle: str | None = None
     # EvalPlus: the reference's outcome on each assertion's input, to judge its input form
     expected: tuple[Outcome | None, ...] = field(default_factory=tuple)
-    # (index, input, the evaluator's limit there): inputs on which a sample is checked for
-    # running past the limit x slow_margin where the reference takes at most slow_share of it
-    # (a slow witness, triage/task.py)
+    # (index, input, the evaluator's limit there): a sample's inputs to check for a slow witness
     slow: tuple[tuple[int, Input, float], ...] = ()
-    slow_margin: float = 2.0
-    slow_share: float = 0.05
 
 
 def verify_body(plan: VerifyPlan, send: Send) -> None:
@@ -291,18 +298,18 @@ def verify_body(plan: VerifyPlan, send: Send) -> None:
 
 def _slow(plan: VerifyPlan, function: object, seed: int | None, send: Send) -> None:
     """A slow witness, timed here in one fresh process: the reference's slowest of three calls
-    within plan.slow_share of the limit, then the program past slow_margin x the limit."""
+    within SLOW_REFERENCE_SHARE of the limit, then the program past SLOW_MARGIN x the limit."""
     try:
         reference = load_program(plan.reference, "<reference>", plan.entry_point, plan.seed,
                                  suites.KINDS[plan.compare.kind])[1]
     except BaseException:
         return
     for index, inp, limit in plan.slow:
-        allowed = plan.slow_share * limit
+        allowed = SLOW_REFERENCE_SHARE * limit
         runs = [call(reference, inp, allowed, seed) for _ in range(3)]
         if not all(run.conclusive for run in runs):
             continue
-        given = plan.slow_margin * limit
+        given = SLOW_MARGIN * limit
         if call(function, inp, given, seed).kind == "timeout":
             send(("slow", index, given, max(run.seconds for run in runs)))
             return

@@ -45,6 +45,9 @@ from testaudit.sandbox import child as children
 from testaudit.suites.base import InputGenerator
 from testaudit.triage import differential
 from testaudit.triage.compare import (
+    SLOW_MARGIN,
+    SLOW_REFERENCE_SHARE,
+    SLOW_TRIES,
     Comparison,
     DiffPlan,
     Outcome,
@@ -90,16 +93,6 @@ OUTSIDE_SHARE = 0.25
 # The records of ours a triage child sends besides sandbox.child.FRAME_CLASSES.
 FRAMES = frozenset({("testaudit.triage.compare", "Outcome")})
 FRAME_SLACK_S = 1.0  # added to per-frame budgets: the child sends at least every 50 ms of work
-# Slow witnesses, for samples only (a mutant's time is judged by its budget in the run stage).
-# A sample that ran out of time in the diff is checked in its fresh verification child on at
-# most SLOW_TRIES of those inputs: the reference, timed there (slowest of three calls), must
-# answer within SLOW_REFERENCE_SHARE of the evaluator's limit for one test on it
-# (Suite.input_limit), and the sample must run past SLOW_MARGIN x that limit, in CPU time (never
-# more than the wall time the evaluator counts). Such a sample fails that test under the
-# benchmark's own harness on any machine less than SLOW_MARGIN times faster than this one.
-SLOW_MARGIN = 2.0
-SLOW_REFERENCE_SHARE = 0.05
-SLOW_TRIES = 2
 
 
 def comparison(job: TriageJob) -> Comparison:
@@ -382,7 +375,7 @@ class Subject:
     kind: str  # "mutant" or "sample"
     source: str
     disagree: dict[int, str] = field(default_factory=dict)  # input index -> what it returned
-    slow: list[int] = field(default_factory=list)  # inputs on which it ran out of time
+    slow: list[int] = field(default_factory=list)  # inputs on which it ran out of time (each once)
     tried: int = 0
     broken: str | None = None
 
@@ -431,7 +424,7 @@ def slow_inputs(subject: Subject, job: TriageJob, explored: Explored) -> tuple[t
         return ()
     suite = suites.suite_for(job.task)
     chosen: list[tuple[int, Input, float]] = []
-    for index in sorted(set(subject.slow), key=lambda i: (explored.outside[i] is not None, i)):
+    for index in sorted(subject.slow, key=lambda i: (explored.outside[i] is not None, i)):
         seconds = explored.expected[index].seconds
         limit = suite.input_limit(seconds)
         if limit is not None and seconds <= SLOW_REFERENCE_SHARE * limit:
@@ -480,18 +473,18 @@ def witness_input(job: TriageJob, inp: Input) -> str:
 
 
 def verify(subject: Subject, asserts: list[str], job: TriageJob, explored: Explored,
-           settings: ExecSettings, workdir: str, index_of: dict[str, int]) -> Verified:
-    """Re-run the best disagreeing inputs (or a sample's slow ones) and the assertions on the
-    program, in a fresh child."""
+           settings: ExecSettings, workdir: str, index_of: dict[str, int],
+           slow: tuple[tuple[int, Input, float], ...] = ()) -> Verified:
+    """Re-run the best disagreeing inputs (or a sample's `slow_inputs`) and the assertions on
+    the program, in a fresh child."""
     best = sorted(subject.disagree)[:WITNESS_TRIES]
-    slow = slow_inputs(subject, job, explored)
     compare = comparison(job)
     plan = VerifyPlan(
         subject.source, subject.filename, job.task.entry_point,
         tuple((i, explored.inputs[i], explored.expected[i]) for i in best), tuple(asserts),
         suites.suite_for(job.task).callee(job.task.entry_point), _call_timeout(explored),
         compare, settings.seed, job.task.source, job.rules.oracle,
-        _expected_for(asserts, explored, index_of), slow, SLOW_MARGIN, SLOW_REFERENCE_SHARE)
+        _expected_for(asserts, explored, index_of), slow)
     found = Verified()
     budget = 2 * plan.call_timeout + FRAME_SLACK_S + sum((SLOW_MARGIN + 1) * limit for *_, limit in slow)
     child = children.fork(lambda send: verify_body(plan, send), settings, workdir, FRAMES)
@@ -614,7 +607,8 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
     tried: dict[str, list[str]] = {}
     own: dict[str, str] = {}
     for subject in mutants + samples:
-        if not subject.disagree and not slow_inputs(subject, job, explored):
+        slow = slow_inputs(subject, job, explored)
+        if not subject.disagree and not slow:
             continue
         best = _own_assertion(subject, job, explored)
         mine = best[0] if best else None
@@ -625,7 +619,7 @@ def _verify_all(job: TriageJob, explored: Explored, mutants: list[Subject], samp
             asserts += [t for t, i in draft.items() if i in subject.disagree and t != mine]
         tried[subject.ident] = asserts
         verified[subject.ident] = found = verify(subject, asserts, job, explored, settings, workdir,
-                                                 index_of)
+                                                 index_of, slow)
         if found.slow is not None:
             # Its test is a call on the slow input: the run that ran past the limit was that call.
             mine = test_for(job, explored, found.slow)
@@ -715,9 +709,8 @@ def _sample_result(job: TriageJob, candidate: Candidate, verdict: tuple[bool, st
     detail = subject.broken or (f"agrees with the reference on all {subject.tried} inputs tried"
                                 if subject.tried else "no inputs to compare it with the reference on")
     if subject.slow and subject.tried and not subject.broken:
-        slow = len(set(subject.slow))
-        detail = (f"agrees with the reference on the {subject.tried - slow} of {subject.tried} inputs "
-                  f"tried that it finished in time")
+        detail = (f"agrees with the reference on the {subject.tried - len(subject.slow)} of "
+                  f"{subject.tried} inputs tried that it finished in time")
     return replace(base, verdict=CandidateVerdict.PASSES, detail=detail, inputs_tried=subject.tried)
 
 
